@@ -1,0 +1,31 @@
+//! The seeds' Hello World: one actor, one request, one reply, then the actor is told to exit.
+//!
+//! ```text
+//! $ cargo run --example hello
+//! Hello, World!
+//! ```
+//!
+//! Runs on the deterministic `Simple` base; pass `--threaded` to run the same actor on `Threaded`.
+
+use thespian::prelude::*;
+
+#[derive(Default)]
+struct Hello;
+
+#[actor]
+impl Hello {
+    #[handler]
+    fn hi(&mut self, _msg: String) -> String {
+        "Hello, World!".to_string()
+    }
+}
+
+fn main() -> thespian::Result<()> {
+    let base = if std::env::args().any(|a| a == "--threaded") { SystemBase::Threaded } else { SystemBase::Simple };
+    let system = ActorSystem::with_base(base)?;
+    let hello = system.create_actor::<Hello>()?;
+    let reply: String = system.ask(&hello, "hi", Duration::from_secs(1))?;
+    println!("{reply}");
+    system.tell(&hello, ActorExitRequest::default())?;
+    system.shutdown()
+}

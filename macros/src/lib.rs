@@ -1,0 +1,60 @@
+//! Procedural macros of `thespian`: `#[actor]`, `#[handler]` and `#[derive(Message)]`.
+//!
+//! Each macro is parse → model → generate. Errors point at the user's code. Use them through the
+//! `thespian` crate, which re-exports them:
+//!
+//! ```ignore
+//! use thespian::prelude::*;
+//!
+//! #[derive(Debug, Serialize, Deserialize, Message)]
+//! struct Ping(u32);
+//!
+//! #[derive(Default)]
+//! struct Ponger;
+//!
+//! #[actor]
+//! impl Ponger {
+//!     #[handler]
+//!     fn ping(&mut self, ping: Ping) -> u32 { ping.0 }
+//! }
+//! ```
+
+#![deny(missing_docs)]
+
+mod actor;
+mod message;
+
+use proc_macro::TokenStream;
+
+/// Turns an inherent `impl` block into an actor: each `#[handler]` method handles the message
+/// type of its message parameter.
+///
+/// Options: `#[actor(name = "wire::Name")]` pins the wire name the actor type is registered under
+/// (default: the module path and the type name).
+#[proc_macro_attribute]
+pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
+    actor::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Marks a message handler. Only meaningful inside an `#[actor]` impl block, which consumes it;
+/// anywhere else it is an error.
+#[proc_macro_attribute]
+pub fn handler(_args: TokenStream, input: TokenStream) -> TokenStream {
+    let input = proc_macro2::TokenStream::from(input);
+    let span = match syn::parse2::<syn::ItemFn>(input.clone()) {
+        Ok(item) => item.sig.ident.span(),
+        Err(_) => proc_macro2::Span::call_site(),
+    };
+    let mut out =
+        syn::Error::new(span, "`#[handler]` can only be used on a method inside an `#[actor]` impl block")
+            .into_compile_error();
+    out.extend(input);
+    out.into()
+}
+
+/// Makes a `serde` type a message: registers it under a module-qualified wire name (or the one
+/// given by `#[message(name = "...")]`) so it can be decoded in another process.
+#[proc_macro_derive(Message, attributes(message))]
+pub fn derive_message(input: TokenStream) -> TokenStream {
+    message::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}

@@ -1,0 +1,89 @@
+//! The errors of the external API and of `ask`.
+
+use std::time::Duration;
+
+use crate::address::{ActorAddress, NodeId};
+use crate::message::{DuplicateWireName, Message};
+
+/// Everything that can go wrong when talking to an [`ActorSystem`](crate::ActorSystem).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two types share a wire name; the system refuses to start.
+    #[error("the actor system cannot start: {0}")]
+    DuplicateWireName(#[from] DuplicateWireName),
+
+    /// The system has been shut down.
+    #[error("the actor system {0} has been shut down")]
+    ShutDown(NodeId),
+
+    /// The address belongs to another actor system, for example one that has shut down.
+    #[error("address {address} belongs to actor system {}, not to this system {system}; was it created by another ActorSystem that has since shut down?", address.node())]
+    ForeignAddress {
+        /// The address given.
+        address: ActorAddress,
+        /// This system's identity.
+        system: NodeId,
+    },
+
+    /// The actor's constructor (`Default`) panicked; no actor was created.
+    #[error("creating actor `{actor}` failed: its constructor panicked: {details}")]
+    ConstructorPanicked {
+        /// The actor type.
+        actor: &'static str,
+        /// The panic message.
+        details: String,
+    },
+
+    /// The address does not name a live actor of the requested type.
+    #[error("address {address} is not an actor of type `{expected}` ({found})")]
+    WrongActorType {
+        /// The address checked.
+        address: ActorAddress,
+        /// The type asked for.
+        expected: &'static str,
+        /// What the address is instead.
+        found: String,
+    },
+
+    /// No reply arrived within the timeout.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+
+    /// The target actor has exited (or never started), so no reply can come.
+    #[error("the target actor {0} does not exist (it has exited or never started)")]
+    DeadTarget(ActorAddress),
+
+    /// The target's handler failed on the message: the reply was a `PoisonMessage`.
+    #[error("the handler for `{message_type}` failed: {details}")]
+    Poison {
+        /// The wire name of the message that failed.
+        message_type: String,
+        /// What went wrong.
+        details: String,
+    },
+
+    /// The reply was not of the type the typed `ask` expected.
+    #[error("expected a reply of type `{expected}`, got `{}`: {got:?}", got.type_name())]
+    UnexpectedReply {
+        /// The type asked for.
+        expected: &'static str,
+        /// The reply that arrived.
+        got: Box<dyn Message>,
+    },
+
+    /// The operation is not available on this system base.
+    #[error("{0}")]
+    Unsupported(&'static str),
+
+    /// A blocking call was made from inside an async runtime, where it would stall a worker thread.
+    #[error("blocking `{0}` called from inside an async runtime; use `{0}_async(..).await` there")]
+    BlockingInAsync(&'static str),
+
+    /// The runtime could not be built.
+    #[error("cannot start the runtime: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The result type of the external API.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,82 @@
+//! Actors for Rust that run sequentially in-process, in parallel on threads, and (with later
+//! bases) in separate processes or on other hosts — with no change to the actors themselves.
+//!
+//! An actor is a struct with an `#[actor]` impl block; each `#[handler]` method handles one
+//! message type. Messages are plain `serde` types with `#[derive(Message)]`.
+//!
+//! ```
+//! use thespian::prelude::*;
+//!
+//! #[derive(Default)]
+//! struct Hello;
+//!
+//! #[actor]
+//! impl Hello {
+//!     #[handler]
+//!     fn hi(&mut self, _msg: String) -> String {
+//!         "Hello, World!".to_string()
+//!     }
+//! }
+//!
+//! let system = ActorSystem::new()?;
+//! let hello = system.create_actor::<Hello>()?;
+//! let reply: String = system.ask(&hello, "hi", Duration::from_secs(1))?;
+//! assert_eq!(reply, "Hello, World!");
+//! system.tell(&hello, ActorExitRequest::default())?;
+//! # Ok::<(), thespian::Error>(())
+//! ```
+//!
+//! | Base | Runs actors | For |
+//! |---|---|---|
+//! | [`SystemBase::Simple`] (default) | one at a time, in the caller's thread, in send order | tests, debugging, deterministic replays |
+//! | [`SystemBase::Threaded`] | as tasks on a multi-thread tokio runtime owned by the system | parallel work in one process |
+
+#![deny(missing_docs)]
+
+pub mod actor;
+pub mod address;
+mod cell;
+mod context;
+mod error;
+pub mod message;
+pub mod messages;
+mod system;
+
+pub use actor::{Actor, ActorType, Dispatch, HandlerError, HandlerOutput};
+pub use address::{ActorAddress, Addr, Handles, NodeId, Recipient};
+pub use context::Context;
+pub use error::{Error, Result};
+pub use message::{IntoMessage, Message};
+pub use messages::{ActorExitRequest, ChildActorExited, DeadEnvelope, PoisonMessage, WakeupMessage};
+pub use system::{ActorOptions, ActorSystem, ActorSystemBuilder, SystemBase, SystemStats};
+
+/// `#[actor]`: turns an inherent impl block into an actor. See the crate documentation.
+pub use thespian_macros::actor;
+/// `#[derive(Message)]`: makes a serde type a message with a module-qualified wire name.
+pub use thespian_macros::Message;
+/// `#[handler]`: marks a message handler inside an `#[actor]` impl block.
+pub use thespian_macros::handler;
+
+/// Everything an actor program usually needs: `use thespian::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        ActorAddress, ActorExitRequest, ActorOptions, ActorSystem, Addr, ChildActorExited, Context, DeadEnvelope,
+        Error, Message, PoisonMessage, SystemBase, WakeupMessage, actor, handler,
+    };
+    pub use serde::{Deserialize, Serialize};
+    pub use std::time::Duration;
+}
+
+/// Items the macros' generated code refers to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::actor::{ActorRegistration, Dispatch, HandlerFuture, HandlerOutput};
+    pub use crate::message::MessageRegistration;
+    pub use inventory;
+    pub use std::any::{Any, TypeId};
+    pub use std::boxed::Box;
+    pub use typetag;
+
+    /// Checks at compile time, with the span of the user's type, that a handler parameter is a message.
+    pub const fn assert_message<T: crate::Message>() {}
+}

@@ -1,0 +1,463 @@
+//! [`ActorSystem`]: the external API, and the system bases behind it.
+//!
+//! ```
+//! use thespian::prelude::*;
+//!
+//! #[derive(Default)]
+//! struct Hello;
+//!
+//! #[actor]
+//! impl Hello {
+//!     #[handler]
+//!     fn hi(&mut self, _msg: String) -> String { "Hello, World!".into() }
+//! }
+//!
+//! for base in [SystemBase::Simple, SystemBase::Threaded] {
+//!     let system = ActorSystem::builder().base(base).build()?;
+//!     let hello = system.create_actor::<Hello>()?;
+//!     let reply: String = system.ask(&hello, "hi", Duration::from_secs(1))?;
+//!     assert_eq!(reply, "Hello, World!");
+//!     system.shutdown()?;
+//! }
+//! # Ok::<(), thespian::Error>(())
+//! ```
+
+mod simple;
+mod threaded;
+
+use std::fmt;
+use std::future::Future;
+use std::panic::catch_unwind;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::actor::{Actor, ActorType};
+use crate::address::{ActorAddress, Addr, NodeId, Recipient};
+use crate::cell::panic_error;
+use crate::context::{ReplyFuture, downcast_reply};
+use crate::error::{Error, Result};
+use crate::message::{IntoMessage, Message};
+
+/// A message in flight: who sent it and what it is.
+pub(crate) struct Envelope {
+    pub sender: ActorAddress,
+    pub msg: Box<dyn Message>,
+}
+
+/// Somewhere a message can be put: an actor's mailbox or a reply slot.
+pub(crate) trait Deliver: Send + Sync {
+    /// Hands the envelope over, or gives it back when the destination is gone.
+    fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope>;
+    /// A message sent from this endpoint found its target gone (used by `ask` to fail at once).
+    fn target_gone(&self, _target: &ActorAddress) {}
+    /// The actor type behind this route, if it is an actor.
+    fn actor_type(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// The in-process handle an [`ActorAddress`] carries to its destination.
+pub(crate) type Route = Arc<dyn Deliver>;
+
+/// What an actor's [`Context`](crate::Context) asks of the base it runs on.
+pub(crate) trait Host: Send {
+    /// Delivers `env` to `to`; a dead or unknown target makes it a dead letter.
+    fn send(&mut self, to: &ActorAddress, env: Envelope);
+    /// Creates an actor; returns its address and whether it is a child of `parent` (a globally
+    /// named actor belongs to the system).
+    fn create(&mut self, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool);
+    /// Sends `msg` from a fresh reply endpoint and returns the future of the reply.
+    fn ask(&mut self, from: &ActorAddress, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture;
+    /// Records a message that cannot be delivered to `target`.
+    fn dead_letter(&mut self, target: &ActorAddress, env: Envelope);
+    /// Records a message the actor had no handler for.
+    fn unhandled(&mut self, actor: &ActorAddress, msg: &dyn Message);
+}
+
+/// How to build an actor: by its `Default` constructor or from an instance.
+pub(crate) struct NewActor {
+    type_name: &'static str,
+    make: Make,
+}
+
+enum Make {
+    Default(fn() -> Box<dyn Actor>),
+    Instance(Box<dyn Actor>),
+}
+
+fn construct<A: ActorType>() -> Box<dyn Actor> {
+    Box::new(A::default())
+}
+
+impl NewActor {
+    pub fn of<A: ActorType>() -> Self {
+        NewActor { type_name: A::WIRE_NAME, make: Make::Default(construct::<A>) }
+    }
+
+    pub fn from_instance<A: Actor>(instance: A) -> Self {
+        NewActor { type_name: std::any::type_name::<A>(), make: Make::Instance(Box::new(instance)) }
+    }
+
+    /// An actor already constructed (its constructor has run).
+    pub fn built(type_name: &'static str, actor: Box<dyn Actor>) -> Self {
+        NewActor { type_name, make: Make::Instance(actor) }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// Runs the constructor, turning a panic into an error text.
+    pub fn build(self) -> std::result::Result<Box<dyn Actor>, String> {
+        match self.make {
+            Make::Instance(actor) => Ok(actor),
+            Make::Default(make) => catch_unwind(make).map_err(|p| panic_error(p).0),
+        }
+    }
+}
+
+/// Options for creating an actor.
+///
+/// ```
+/// use thespian::ActorOptions;
+/// let options = ActorOptions::new().global_name("registry");
+/// assert_eq!(options.global_name.as_deref(), Some("registry"));
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ActorOptions {
+    /// A system-wide name: creating an actor with a name already in use returns the existing
+    /// actor instead. The name is freed when the actor exits.
+    pub global_name: Option<String>,
+}
+
+impl ActorOptions {
+    /// No options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the global name.
+    pub fn global_name(mut self, name: impl Into<String>) -> Self {
+        self.global_name = Some(name.into());
+        self
+    }
+}
+
+/// Which runtime an [`ActorSystem`] runs its actors on. Actors do not change between bases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SystemBase {
+    /// Deterministic: every actor runs in the calling thread, one message at a time, in the order
+    /// the messages were sent, while `tell`, `ask` or `listen` runs. For tests and debugging.
+    #[default]
+    Simple,
+    /// Parallel, in-process: every actor is a task on a multi-thread tokio runtime owned by the
+    /// system.
+    Threaded,
+}
+
+/// The object-safe interface each base implements; the facade adds the generic, typed layer.
+trait SystemImpl: Send + Sync {
+    fn node(&self) -> NodeId;
+    fn base(&self) -> SystemBase;
+    fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress>;
+    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>) -> Result<()>;
+    fn ask(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> Result<Box<dyn Message>>;
+    fn ask_async(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture;
+    fn listen(&self, timeout: Duration) -> Result<Box<dyn Message>>;
+    fn listen_async(&self, timeout: Duration) -> ReplyFuture;
+    fn actor_type(&self, address: &ActorAddress) -> Option<&'static str>;
+    fn stats(&self) -> SystemStats;
+    fn shutdown(&self) -> Result<()>;
+}
+
+/// Counters of a running system.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SystemStats {
+    /// Live actors.
+    pub actors: usize,
+    /// Messages that could not be delivered because their target had gone.
+    pub dead_letters: u64,
+    /// Messages an actor had no handler for.
+    pub unhandled: u64,
+}
+
+/// A system of actors, and the way in from ordinary code.
+///
+/// Cheap to clone; every clone talks to the same system, from any thread. Each `ask` waits for the
+/// reply to its own request only, so concurrent asks never receive each other's replies.
+///
+/// ```
+/// use thespian::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Doubler;
+///
+/// #[actor]
+/// impl Doubler {
+///     #[handler]
+///     fn double(&mut self, n: i64) -> i64 { n * 2 }
+/// }
+///
+/// let system = ActorSystem::new()?; // the deterministic base
+/// let doubler = system.create_actor::<Doubler>()?;
+/// let threads: Vec<_> = (0..4i64)
+///     .map(|i| {
+///         let (system, doubler) = (system.clone(), doubler.clone());
+///         std::thread::spawn(move || system.ask::<i64, _, _>(&doubler, i, Duration::from_secs(5)))
+///     })
+///     .collect();
+/// for (i, t) in threads.into_iter().enumerate() {
+///     assert_eq!(t.join().unwrap()?, 2 * i as i64);
+/// }
+/// # Ok::<(), thespian::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ActorSystem {
+    inner: Arc<dyn SystemImpl>,
+}
+
+impl fmt::Debug for ActorSystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorSystem").field("node", &self.inner.node()).field("base", &self.inner.base()).finish()
+    }
+}
+
+/// Configures and starts an [`ActorSystem`].
+#[derive(Debug, Clone, Default)]
+pub struct ActorSystemBuilder {
+    base: SystemBase,
+    worker_threads: Option<usize>,
+    shutdown_timeout: Option<Duration>,
+}
+
+impl ActorSystemBuilder {
+    /// Chooses the base (default [`SystemBase::Simple`]).
+    pub fn base(mut self, base: SystemBase) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// Number of worker threads of the `Threaded` base (default: one per core).
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.worker_threads = Some(n.max(1));
+        self
+    }
+
+    /// How long `shutdown` waits for actors to finish exiting (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Starts the system. Fails if two message or actor types share a wire name.
+    pub fn build(self) -> Result<ActorSystem> {
+        crate::message::check_registry()?;
+        let node = next_local_node();
+        let shutdown_timeout = self.shutdown_timeout.unwrap_or(Duration::from_secs(10));
+        let inner: Arc<dyn SystemImpl> = match self.base {
+            SystemBase::Simple => Arc::new(simple::SimpleSystem::new(node)?),
+            SystemBase::Threaded => {
+                Arc::new(threaded::ThreadedSystem::new(node, self.worker_threads, shutdown_timeout)?)
+            }
+        };
+        Ok(ActorSystem { inner })
+    }
+}
+
+/// A process-unique identity for an in-process system.
+fn next_local_node() -> NodeId {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NodeId::intern(&format!("local:{}:{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
+}
+
+impl ActorSystem {
+    /// Starts a system on the deterministic [`SystemBase::Simple`] base.
+    pub fn new() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// Starts a system on the given base with default settings.
+    pub fn with_base(base: SystemBase) -> Result<Self> {
+        Self::builder().base(base).build()
+    }
+
+    /// Configures a system.
+    pub fn builder() -> ActorSystemBuilder {
+        ActorSystemBuilder::default()
+    }
+
+    /// This system's identity, as shown in its addresses.
+    pub fn node(&self) -> NodeId {
+        self.inner.node()
+    }
+
+    /// The base this system runs on.
+    pub fn base(&self) -> SystemBase {
+        self.inner.base()
+    }
+
+    /// Creates a top-level actor of type `A` with `A::default()`.
+    /// A constructor panic is an error and no actor is created.
+    pub fn create_actor<A: ActorType>(&self) -> Result<Addr<A>> {
+        self.create_actor_with::<A>(ActorOptions::default())
+    }
+
+    /// Creates a top-level actor with options. With a global name that is taken, returns the
+    /// existing actor (its type is not checked, as in the original).
+    pub fn create_actor_with<A: ActorType>(&self, options: ActorOptions) -> Result<Addr<A>> {
+        self.inner.create(NewActor::of::<A>(), options).map(Addr::unchecked)
+    }
+
+    /// Creates a top-level actor from an instance (local only).
+    pub fn create_actor_from<A: Actor>(&self, instance: A) -> Result<Addr<A>> {
+        self.inner.create(NewActor::from_instance(instance), ActorOptions::default()).map(Addr::unchecked)
+    }
+
+    /// Checks that `address` is a live local actor of type `A` and returns its typed address.
+    pub fn typed_address<A: ActorType>(&self, address: &ActorAddress) -> Result<Addr<A>> {
+        self.check_node(address)?;
+        match self.inner.actor_type(address) {
+            Some(t) if t == A::WIRE_NAME => Ok(Addr::unchecked(address.clone())),
+            found => Err(Error::WrongActorType {
+                address: address.clone(),
+                expected: A::WIRE_NAME,
+                found: found.map_or_else(|| "no live actor".to_owned(), |t| format!("an actor of type `{t}`")),
+            }),
+        }
+    }
+
+    fn check_node(&self, address: &ActorAddress) -> Result<()> {
+        if address.node() == self.node() {
+            Ok(())
+        } else {
+            Err(Error::ForeignAddress { address: address.clone(), system: self.node() })
+        }
+    }
+
+    /// Sends a message; returns once it is queued (on `Simple`: once the system is quiet again).
+    /// A message to an exited actor becomes a dead letter.
+    pub fn tell<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(&self, to: &T, msg: M) -> Result<()> {
+        self.check_node(to.address())?;
+        self.inner.tell(to.address(), Box::new(msg.into_message()))
+    }
+
+    /// Async form of [`tell`](Self::tell).
+    pub async fn tell_async<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(&self, to: &T, msg: M) -> Result<()> {
+        self.tell(to, msg)
+    }
+
+    /// Sends a message and waits for the reply to it, of type `R`.
+    ///
+    /// Errors: [`Error::Timeout`] (a zero timeout fails at once without sending),
+    /// [`Error::DeadTarget`] as soon as the target is known to be gone, [`Error::Poison`] when the
+    /// handler failed, [`Error::UnexpectedReply`] when the reply has another type.
+    pub fn ask<R: Message, M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(
+        &self,
+        to: &T,
+        msg: M,
+        timeout: Duration,
+    ) -> Result<R> {
+        downcast_reply(self.ask_any(to, msg, timeout)?)
+    }
+
+    /// Like [`ask`](Self::ask), returning the reply whatever its type.
+    pub fn ask_any<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(
+        &self,
+        to: &T,
+        msg: M,
+        timeout: Duration,
+    ) -> Result<Box<dyn Message>> {
+        self.check_node(to.address())?;
+        if timeout.is_zero() {
+            return Err(Error::Timeout(timeout));
+        }
+        self.inner.ask(to.address(), Box::new(msg.into_message()), timeout)
+    }
+
+    /// Async form of [`ask`](Self::ask).
+    pub fn ask_async<R: Message, M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(
+        &self,
+        to: &T,
+        msg: M,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<R>> + Send + 'static {
+        let reply = self.ask_any_async(to, msg, timeout);
+        async move { downcast_reply(reply.await?) }
+    }
+
+    /// Async form of [`ask_any`](Self::ask_any).
+    pub fn ask_any_async<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(
+        &self,
+        to: &T,
+        msg: M,
+        timeout: Duration,
+    ) -> Pin<Box<dyn Future<Output = Result<Box<dyn Message>>> + Send + 'static>> {
+        if let Err(e) = self.check_node(to.address()) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        if timeout.is_zero() {
+            return Box::pin(std::future::ready(Err(Error::Timeout(timeout))));
+        }
+        self.inner.ask_async(to.address(), Box::new(msg.into_message()), timeout)
+    }
+
+    /// Waits for the next message sent to this system's external endpoint (the sender of every
+    /// `tell` made through this system).
+    pub fn listen(&self, timeout: Duration) -> Result<Box<dyn Message>> {
+        self.inner.listen(timeout)
+    }
+
+    /// Async form of [`listen`](Self::listen).
+    pub fn listen_async(&self, timeout: Duration) -> impl Future<Output = Result<Box<dyn Message>>> + Send + 'static {
+        self.inner.listen_async(timeout)
+    }
+
+    /// Counters: live actors, dead letters, unhandled messages.
+    pub fn stats(&self) -> SystemStats {
+        self.inner.stats()
+    }
+
+    /// Stops every actor, children before parents (each gets `ActorExitRequest`), and returns
+    /// when they are gone. Calling it again does nothing.
+    pub fn shutdown(&self) -> Result<()> {
+        self.inner.shutdown()
+    }
+
+    /// Async form of [`shutdown`](Self::shutdown).
+    pub async fn shutdown_async(&self) -> Result<()> {
+        let inner = self.inner.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(_) => tokio::task::spawn_blocking(move || inner.shutdown())
+                .await
+                .unwrap_or_else(|e| Err(Error::Io(std::io::Error::other(e)))),
+            Err(_) => inner.shutdown(),
+        }
+    }
+}
+
+/// Logs and counts a dead letter, and fails an `ask` waiting behind it.
+pub(crate) fn record_dead_letter(counter: &AtomicU64, target: &ActorAddress, env: &Envelope) {
+    counter.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(target_actor = %target, sender = %env.sender, message = env.msg.wire_name(), "dead letter");
+    if let Some(route) = &env.sender.route {
+        route.target_gone(target);
+    }
+}
+
+/// Guards the blocking API against being called on an async worker thread.
+pub(crate) fn ensure_blocking_allowed(what: &'static str) -> Result<()> {
+    if tokio::runtime::Handle::try_current().is_ok() { Err(Error::BlockingInAsync(what)) } else { Ok(()) }
+}
+
+/// A poison reply turned into the error `ask` returns.
+pub(crate) fn reply_result(msg: Box<dyn Message>) -> Result<Box<dyn Message>> {
+    match msg.downcast::<crate::messages::PoisonMessage>() {
+        Ok(poison) => Err(Error::Poison { message_type: poison.message_type, details: poison.details }),
+        Err(msg) => Ok(msg),
+    }
+}

@@ -1,0 +1,375 @@
+//! The `Simple` base: deterministic, single-threaded, run in the caller's thread.
+//!
+//! One global FIFO of deliveries. `tell`, `ask` and `listen` run the system (one message at a time,
+//! in the order they were sent) until it is quiet or the awaited reply has arrived. Only one thread
+//! runs the system at a time; others wait for it, so the same input gives the same order every run.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::{ActorOptions, Envelope, Host, NewActor, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed};
+use crate::address::{ActorAddress, NodeId};
+use crate::cell::{Cell, Outcome};
+use crate::context::ReplyFuture;
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::messages::{ActorExitRequest, ChildActorExited};
+
+/// The system itself: parent of top-level actors.
+const SYSTEM_ID: u64 = 0;
+/// The external endpoint: sender of `tell`, source of `listen`.
+const EXTERNAL_ID: u64 = 1;
+const FIRST_ACTOR_ID: u64 = 2;
+
+pub(super) struct SimpleSystem {
+    node: NodeId,
+    state: Mutex<State>,
+    /// Signalled whenever a reply or a listened-for message arrives, or new work is queued.
+    changed: Condvar,
+    /// Drives `async fn` handlers (and any tokio timers they use) in the caller's thread.
+    runtime: tokio::runtime::Runtime,
+    dead_letters: AtomicU64,
+    unhandled: AtomicU64,
+}
+
+struct State {
+    queue: VecDeque<(u64, Envelope)>,
+    /// Ordered by id so that shutdown visits actors in creation order.
+    cells: BTreeMap<u64, Slot>,
+    /// Reply slots of asks in progress: `None` until the reply (or a failure) arrives.
+    asks: HashMap<u64, Option<Result<Box<dyn Message>>>>,
+    listened: VecDeque<Box<dyn Message>>,
+    names: HashMap<String, ActorAddress>,
+    next_id: u64,
+    shut_down: bool,
+}
+
+enum Slot {
+    Idle(Box<Cell>),
+    /// The cell is out of the map while its handler runs.
+    Running,
+}
+
+impl SimpleSystem {
+    pub fn new(node: NodeId) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+        Ok(SimpleSystem {
+            node,
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                cells: BTreeMap::new(),
+                asks: HashMap::new(),
+                listened: VecDeque::new(),
+                names: HashMap::new(),
+                next_id: FIRST_ACTOR_ID,
+                shut_down: false,
+            }),
+            changed: Condvar::new(),
+            runtime,
+            dead_letters: AtomicU64::new(0),
+            unhandled: AtomicU64::new(0),
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.shut_down { Err(Error::ShutDown(self.node)) } else { Ok(state) }
+    }
+
+    fn address(&self, id: u64) -> ActorAddress {
+        ActorAddress::new(self.node, id, None)
+    }
+
+    /// Delivers queued messages until `done` holds or nothing is left to deliver.
+    fn run(&self, state: &mut State, done: impl Fn(&State) -> bool) {
+        self.runtime.block_on(async {
+            while !done(state) {
+                let Some((id, env)) = state.queue.pop_front() else { break };
+                let cell = match state.cells.get_mut(&id) {
+                    Some(slot) => match std::mem::replace(slot, Slot::Running) {
+                        Slot::Idle(cell) => Some(cell),
+                        Slot::Running => None,
+                    },
+                    None => None,
+                };
+                let Some(mut cell) = cell else {
+                    let target = self.address(id);
+                    SimpleHost { sys: self, state }.dead_letter(&target, env);
+                    continue;
+                };
+                let outcome = cell.handle(env, &mut SimpleHost { sys: self, state }).await;
+                match outcome {
+                    Outcome::Running => {
+                        state.cells.insert(id, Slot::Idle(cell));
+                    }
+                    Outcome::Exited => self.retire(state, *cell),
+                }
+            }
+        });
+    }
+
+    /// Removes an exited actor and tells its parent.
+    fn retire(&self, state: &mut State, cell: Cell) {
+        state.cells.remove(&cell.me.id());
+        state.names.retain(|_, a| *a != cell.me);
+        let note = Envelope { sender: self.address(SYSTEM_ID), msg: Box::new(ChildActorExited { child: cell.me.clone() }) };
+        SimpleHost { sys: self, state }.send(&cell.parent, note);
+    }
+
+    /// Runs the system until `ready` gives a value; while the system is quiet and nothing is ready,
+    /// waits for other threads (which run the system themselves) until the deadline.
+    fn wait_for<'g, T>(
+        &'g self,
+        mut state: MutexGuard<'g, State>,
+        deadline: Instant,
+        probe: impl Fn(&State) -> bool,
+        take: impl Fn(&mut State) -> Option<T>,
+    ) -> (MutexGuard<'g, State>, Result<T>) {
+        loop {
+            self.run(&mut state, &probe);
+            if let Some(value) = take(&mut state) {
+                return (state, Ok(value));
+            }
+            if state.shut_down {
+                return (state, Err(Error::ShutDown(self.node)));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return (state, Err(Error::Timeout(Duration::ZERO)));
+            }
+            state = self.changed.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    fn ask_here(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> Result<Box<dyn Message>> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock()?;
+        let id = state.next_id;
+        state.next_id += 1;
+        state.asks.insert(id, None);
+        let env = Envelope { sender: self.address(id), msg };
+        SimpleHost { sys: self, state: &mut state }.send(to, env);
+        let (mut state, result) = self.wait_for(
+            state,
+            deadline,
+            |s| matches!(s.asks.get(&id), Some(Some(_))),
+            |s| s.asks.get_mut(&id).and_then(Option::take),
+        );
+        state.asks.remove(&id);
+        result.and_then(|reply| reply).map_err(|e| match e {
+            Error::Timeout(_) => Error::Timeout(timeout),
+            e => e,
+        })
+    }
+
+    fn listen_here(&self, timeout: Duration) -> Result<Box<dyn Message>> {
+        let deadline = Instant::now() + timeout;
+        let state = self.lock()?;
+        let (state, result) = self.wait_for(state, deadline, |s| !s.listened.is_empty(), |s| s.listened.pop_front());
+        drop(state);
+        result.map_err(|e| match e {
+            Error::Timeout(_) => Error::Timeout(timeout),
+            e => e,
+        })
+    }
+
+    /// Runs a call of the blocking API from async code: the Simple base does its work in the
+    /// caller's thread, so on a multi-thread runtime the worker steps aside while it runs.
+    fn run_from_async<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        match tokio::runtime::Handle::try_current() {
+            Err(_) => f(),
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(f)
+            }
+            Ok(_) => Err(Error::Unsupported(
+                "the Simple base's async API needs a multi-thread tokio runtime (it runs actors in the caller's thread)",
+            )),
+        }
+    }
+}
+
+/// The Simple base's side of a handler's [`Context`](crate::Context).
+struct SimpleHost<'s> {
+    sys: &'s SimpleSystem,
+    state: &'s mut State,
+}
+
+impl Host for SimpleHost<'_> {
+    fn send(&mut self, to: &ActorAddress, env: Envelope) {
+        if to.node() != self.sys.node {
+            tracing::warn!(target_actor = %to, "send to an address of another actor system");
+            return self.dead_letter(to, env);
+        }
+        let id = to.id();
+        if self.state.cells.contains_key(&id) {
+            self.state.queue.push_back((id, env));
+        } else if let Some(slot) = self.state.asks.get_mut(&id).filter(|s| s.is_none()) {
+            *slot = Some(super::reply_result(env.msg));
+            self.sys.changed.notify_all();
+        } else if id == EXTERNAL_ID {
+            self.state.listened.push_back(env.msg);
+            self.sys.changed.notify_all();
+        } else if id == SYSTEM_ID && env.msg.is::<ChildActorExited>() {
+            // A top-level actor has exited; the system keeps no further record of it.
+        } else {
+            self.dead_letter(to, env);
+        }
+    }
+
+    fn create(&mut self, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool) {
+        if let Some(existing) = options.global_name.as_ref().and_then(|n| self.state.names.get(n)) {
+            return (existing.clone(), false);
+        }
+        let type_name = new.type_name();
+        let id = self.state.next_id;
+        self.state.next_id += 1;
+        let me = self.sys.address(id);
+        match new.build() {
+            Ok(actor) => {
+                let (parent, is_child) = match options.global_name {
+                    Some(name) => {
+                        self.state.names.insert(name, me.clone());
+                        (self.sys.address(SYSTEM_ID), false)
+                    }
+                    None => (parent.clone(), true),
+                };
+                self.state.cells.insert(id, Slot::Idle(Box::new(Cell::new(actor, me.clone(), parent))));
+                (me, is_child)
+            }
+            Err(details) => {
+                tracing::warn!(actor = type_name, %details, "actor constructor panicked");
+                let note = Envelope { sender: self.sys.address(SYSTEM_ID), msg: Box::new(ChildActorExited { child: me.clone() }) };
+                self.send(parent, note);
+                (me, true)
+            }
+        }
+    }
+
+    fn ask(&mut self, _from: &ActorAddress, _to: &ActorAddress, _msg: Box<dyn Message>, _timeout: Duration) -> ReplyFuture {
+        Box::pin(std::future::ready(Err(Error::Unsupported(
+            "an actor cannot ask on the Simple base: every actor runs in one thread, so waiting would stop them all; use the Threaded base or send and handle the reply",
+        ))))
+    }
+
+    fn dead_letter(&mut self, target: &ActorAddress, env: Envelope) {
+        self.sys.dead_letters.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(target_actor = %target, sender = %env.sender, message = env.msg.wire_name(), "dead letter");
+        if let Some(slot) = self.state.asks.get_mut(&env.sender.id()).filter(|s| s.is_none()) {
+            *slot = Some(Err(Error::DeadTarget(target.clone())));
+            self.sys.changed.notify_all();
+        }
+    }
+
+    fn unhandled(&mut self, actor: &ActorAddress, msg: &dyn Message) {
+        self.sys.unhandled.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(%actor, message = msg.wire_name(), "no handler for message");
+    }
+}
+
+impl SystemImpl for SimpleSystem {
+    fn node(&self) -> NodeId {
+        self.node
+    }
+
+    fn base(&self) -> SystemBase {
+        SystemBase::Simple
+    }
+
+    fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress> {
+        let mut state = self.lock()?;
+        let type_name = new.type_name();
+        let new = match new.build() {
+            Ok(actor) => NewActor::built(type_name, actor),
+            Err(details) => return Err(Error::ConstructorPanicked { actor: type_name, details }),
+        };
+        let system = self.address(SYSTEM_ID);
+        Ok(SimpleHost { sys: self, state: &mut state }.create(&system, new, options).0)
+    }
+
+    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>) -> Result<()> {
+        ensure_blocking_allowed("tell")?;
+        let mut state = self.lock()?;
+        let env = Envelope { sender: self.address(EXTERNAL_ID), msg };
+        SimpleHost { sys: self, state: &mut state }.send(to, env);
+        self.run(&mut state, |_| false);
+        Ok(())
+    }
+
+    fn ask(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> Result<Box<dyn Message>> {
+        ensure_blocking_allowed("ask")?;
+        self.ask_here(to, msg, timeout)
+    }
+
+    fn ask_async(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture {
+        let result = self.run_from_async(|| self.ask_here(to, msg, timeout));
+        Box::pin(std::future::ready(result))
+    }
+
+    fn listen(&self, timeout: Duration) -> Result<Box<dyn Message>> {
+        ensure_blocking_allowed("listen")?;
+        self.listen_here(timeout)
+    }
+
+    fn listen_async(&self, timeout: Duration) -> ReplyFuture {
+        let result = self.run_from_async(|| self.listen_here(timeout));
+        Box::pin(std::future::ready(result))
+    }
+
+    fn actor_type(&self, address: &ActorAddress) -> Option<&'static str> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match state.cells.get(&address.id()) {
+            Some(Slot::Idle(cell)) => Some(cell.actor.actor_type_name()),
+            _ => None,
+        }
+    }
+
+    fn stats(&self) -> SystemStats {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        SystemStats {
+            actors: state.cells.len(),
+            dead_letters: self.dead_letters.load(Ordering::Relaxed),
+            unhandled: self.unhandled.load(Ordering::Relaxed),
+        }
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.shut_down {
+            return Ok(());
+        }
+        let system = self.address(SYSTEM_ID);
+        let top_level: Vec<ActorAddress> = state
+            .cells
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Idle(cell) if cell.parent == system => Some(cell.me.clone()),
+                _ => None,
+            })
+            .collect();
+        for actor in top_level {
+            let env = Envelope { sender: system.clone(), msg: Box::new(ActorExitRequest::default()) };
+            SimpleHost { sys: self, state: &mut state }.send(&actor, env);
+        }
+        self.run(&mut state, |_| false);
+        if !state.cells.is_empty() {
+            tracing::warn!(remaining = state.cells.len(), "actors still running at shutdown are dropped");
+        }
+        state.cells.clear();
+        state.shut_down = true;
+        for slot in state.asks.values_mut().filter(|s| s.is_none()) {
+            *slot = Some(Err(Error::ShutDown(self.node)));
+        }
+        self.changed.notify_all();
+        Ok(())
+    }
+}
+
+impl Drop for SimpleSystem {
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            let _ = SystemImpl::shutdown(self);
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! The `Threaded` base: every actor is a task on a multi-thread tokio runtime owned by the system.
+//!
+//! An actor's mailbox is an unbounded tokio channel; its address carries the sending half, so a
+//! send is one push with no lookup and no lock. An idle actor is a parked task: no wake-ups.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    ActorOptions, Deliver, Envelope, Host, NewActor, Route, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed,
+    record_dead_letter, reply_result,
+};
+use crate::address::{ActorAddress, NodeId};
+use crate::cell::{Cell, Outcome};
+use crate::context::ReplyFuture;
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::messages::{ActorExitRequest, ChildActorExited};
+
+const SYSTEM_ID: u64 = 0;
+const EXTERNAL_ID: u64 = 1;
+const FIRST_ACTOR_ID: u64 = 2;
+
+pub(super) struct ThreadedSystem {
+    core: Arc<Core>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    shutdown_timeout: Duration,
+}
+
+/// What actors and the facade share.
+struct Core {
+    node: NodeId,
+    handle: tokio::runtime::Handle,
+    next_id: AtomicU64,
+    /// Live actors by id: for addresses without a route (deserialized ones) and for shutdown.
+    registry: Mutex<HashMap<u64, Entry>>,
+    /// Signalled when an actor leaves the registry.
+    retired: Condvar,
+    names: Mutex<HashMap<String, ActorAddress>>,
+    system: ActorAddress,
+    external: ActorAddress,
+    listen_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Box<dyn Message>>>,
+    shutting_down: AtomicBool,
+    dead_letters: AtomicU64,
+    unhandled: AtomicU64,
+}
+
+struct Entry {
+    route: Route,
+    parent: u64,
+}
+
+/// An actor's mailbox, as reached through its address.
+struct Mailbox {
+    tx: mpsc::UnboundedSender<Envelope>,
+    actor_type: &'static str,
+}
+
+impl Deliver for Mailbox {
+    #[inline]
+    fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope> {
+        self.tx.send(env).map_err(|e| e.0)
+    }
+
+    fn actor_type(&self) -> Option<&'static str> {
+        (!self.tx.is_closed()).then_some(self.actor_type)
+    }
+}
+
+/// The one-shot endpoint an `ask` waits on.
+struct ReplySlot {
+    tx: Mutex<Option<oneshot::Sender<Result<Box<dyn Message>>>>>,
+}
+
+impl ReplySlot {
+    fn fill(&self, result: Result<Box<dyn Message>>) -> std::result::Result<(), Result<Box<dyn Message>>> {
+        match self.tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(tx) => tx.send(result),
+            None => Err(result),
+        }
+    }
+}
+
+impl Deliver for ReplySlot {
+    fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope> {
+        let sender = env.sender;
+        // A second reply (or one after the ask gave up) is a dead letter, never a stale reply.
+        self.fill(reply_result(env.msg)).map_err(|r| Envelope {
+            sender,
+            msg: match r {
+                Ok(msg) => msg,
+                Err(e) => Box::new(e.to_string()),
+            },
+        })
+    }
+
+    fn target_gone(&self, target: &ActorAddress) {
+        let _ = self.fill(Err(Error::DeadTarget(target.clone())));
+    }
+}
+
+/// The parent of top-level actors: it accepts their exit notices.
+struct SystemEndpoint;
+
+impl Deliver for SystemEndpoint {
+    fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope> {
+        if env.msg.is::<ChildActorExited>() { Ok(()) } else { Err(env) }
+    }
+}
+
+/// The sender of external `tell`s: what is sent to it is read by `listen`.
+struct ExternalEndpoint {
+    tx: mpsc::UnboundedSender<Box<dyn Message>>,
+}
+
+impl Deliver for ExternalEndpoint {
+    fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope> {
+        let sender = env.sender;
+        self.tx.send(env.msg).map_err(|e| Envelope { sender, msg: e.0 })
+    }
+}
+
+impl ThreadedSystem {
+    pub fn new(node: NodeId, worker_threads: Option<usize>, shutdown_timeout: Duration) -> Result<Self> {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.enable_all().thread_name("thespian-worker");
+        if let Some(n) = worker_threads {
+            builder.worker_threads(n);
+        }
+        let runtime = builder.build()?;
+        let (listen_tx, listen_rx) = mpsc::unbounded_channel();
+        let core = Arc::new(Core {
+            node,
+            handle: runtime.handle().clone(),
+            next_id: AtomicU64::new(FIRST_ACTOR_ID),
+            registry: Mutex::new(HashMap::new()),
+            retired: Condvar::new(),
+            names: Mutex::new(HashMap::new()),
+            system: ActorAddress::new(node, SYSTEM_ID, Some(Arc::new(SystemEndpoint))),
+            external: ActorAddress::new(node, EXTERNAL_ID, Some(Arc::new(ExternalEndpoint { tx: listen_tx }))),
+            listen_rx: tokio::sync::Mutex::new(listen_rx),
+            shutting_down: AtomicBool::new(false),
+            dead_letters: AtomicU64::new(0),
+            unhandled: AtomicU64::new(0),
+        });
+        Ok(ThreadedSystem { core, runtime: Mutex::new(Some(runtime)), shutdown_timeout })
+    }
+
+    fn check_running(&self) -> Result<()> {
+        if self.core.shutting_down.load(Ordering::Acquire) { Err(Error::ShutDown(self.core.node)) } else { Ok(()) }
+    }
+
+    fn block_on<T>(&self, what: &'static str, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        ensure_blocking_allowed(what)?;
+        self.check_running()?;
+        self.core.handle.block_on(fut)
+    }
+}
+
+impl Core {
+    fn send(&self, to: &ActorAddress, env: Envelope) {
+        if let Some(route) = &to.route {
+            if let Err(env) = route.deliver(env) {
+                self.dead_letter(to, env);
+            }
+            return;
+        }
+        if to.node() != self.node {
+            tracing::warn!(target_actor = %to, "send to an address of another actor system");
+            return self.dead_letter(to, env);
+        }
+        let route = match to.id() {
+            SYSTEM_ID => self.system.route.clone(),
+            EXTERNAL_ID => self.external.route.clone(),
+            id => self.registry.lock().unwrap_or_else(|e| e.into_inner()).get(&id).map(|e| e.route.clone()),
+        };
+        match route {
+            Some(route) => {
+                if let Err(env) = route.deliver(env) {
+                    self.dead_letter(to, env);
+                }
+            }
+            None => self.dead_letter(to, env),
+        }
+    }
+
+    fn dead_letter(&self, target: &ActorAddress, env: Envelope) {
+        record_dead_letter(&self.dead_letters, target, &env);
+    }
+
+    /// Registers and starts an actor; `None` when the constructor panicked (the address is then dead).
+    fn create(self: &Arc<Self>, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool, Option<String>) {
+        if let Some(name) = &options.global_name {
+            if let Some(existing) = self.names.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+                return (existing.clone(), false, None);
+            }
+        }
+        let actor_type = new.type_name();
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let actor = match new.build() {
+            Ok(actor) => actor,
+            Err(details) => {
+                tracing::warn!(actor = actor_type, %details, "actor constructor panicked");
+                return (ActorAddress::new(self.node, id, None), true, Some(details));
+            }
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let route: Route = Arc::new(Mailbox { tx, actor_type });
+        let me = ActorAddress::new(self.node, id, Some(route.clone()));
+        let (parent, is_child) = match options.global_name {
+            Some(name) => {
+                let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(existing) = names.get(&name) {
+                    // Another thread won the race for the name: use its actor.
+                    return (existing.clone(), false, None);
+                }
+                names.insert(name, me.clone());
+                (self.system.clone(), false)
+            }
+            None => (parent.clone(), true),
+        };
+        self.registry.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Entry { route, parent: parent.id() });
+        let cell = Cell::new(actor, me.clone(), parent);
+        self.handle.spawn(run_actor(self.clone(), cell, rx));
+        (me, is_child, None)
+    }
+
+    fn ask(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture {
+        let (tx, rx) = oneshot::channel();
+        let slot = Arc::new(ReplySlot { tx: Mutex::new(Some(tx)) });
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let from = ActorAddress::new(self.node, id, Some(slot));
+        self.send(to, Envelope { sender: from, msg });
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + timeout;
+            match tokio::time::timeout_at(deadline, rx).await {
+                Ok(Ok(result)) => result,
+                // Every copy of the reply address is gone: no reply can come. Keep the promise of
+                // the timeout all the same, so every base behaves alike.
+                Ok(Err(_)) => {
+                    tokio::time::sleep_until(deadline).await;
+                    Err(Error::Timeout(timeout))
+                }
+                Err(_) => Err(Error::Timeout(timeout)),
+            }
+        })
+    }
+}
+
+/// The Threaded base's side of a handler's [`Context`](crate::Context).
+struct ThreadedHost<'c> {
+    core: &'c Arc<Core>,
+}
+
+impl Host for ThreadedHost<'_> {
+    #[inline]
+    fn send(&mut self, to: &ActorAddress, env: Envelope) {
+        self.core.send(to, env)
+    }
+
+    fn create(&mut self, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool) {
+        let (address, is_child, failed) = self.core.create(parent, new, options);
+        if failed.is_some() {
+            let note = Envelope { sender: self.core.system.clone(), msg: Box::new(ChildActorExited { child: address.clone() }) };
+            self.core.send(parent, note);
+        }
+        (address, is_child)
+    }
+
+    fn ask(&mut self, _from: &ActorAddress, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture {
+        self.core.ask(to, msg, timeout)
+    }
+
+    fn dead_letter(&mut self, target: &ActorAddress, env: Envelope) {
+        self.core.dead_letter(target, env)
+    }
+
+    fn unhandled(&mut self, actor: &ActorAddress, msg: &dyn Message) {
+        self.core.unhandled.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(%actor, message = msg.wire_name(), "no handler for message");
+    }
+}
+
+/// An actor's task: deliver mail until the actor has exited, then retire it.
+async fn run_actor(core: Arc<Core>, mut cell: Cell, mut rx: mpsc::UnboundedReceiver<Envelope>) {
+    let mut host = ThreadedHost { core: &core };
+    while let Some(env) = rx.recv().await {
+        if cell.handle(env, &mut host).await == Outcome::Exited {
+            break;
+        }
+    }
+    // Refuse new mail, then turn what is still queued into dead letters.
+    rx.close();
+    while let Ok(env) = rx.try_recv() {
+        core.dead_letter(&cell.me, env);
+    }
+    core.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, a| *a != cell.me);
+    let note = Envelope { sender: core.system.clone(), msg: Box::new(ChildActorExited { child: cell.me.clone() }) };
+    let (me, parent) = (cell.me.clone(), cell.parent.clone());
+    drop(cell);
+    core.send(&parent, note);
+    core.registry.lock().unwrap_or_else(|e| e.into_inner()).remove(&me.id());
+    core.retired.notify_all();
+}
+
+impl SystemImpl for ThreadedSystem {
+    fn node(&self) -> NodeId {
+        self.core.node
+    }
+
+    fn base(&self) -> SystemBase {
+        SystemBase::Threaded
+    }
+
+    fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress> {
+        self.check_running()?;
+        let actor_type = new.type_name();
+        let new = match new.build() {
+            Ok(actor) => NewActor::built(actor_type, actor),
+            Err(details) => return Err(Error::ConstructorPanicked { actor: actor_type, details }),
+        };
+        Ok(self.core.create(&self.core.system, new, options).0)
+    }
+
+    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>) -> Result<()> {
+        self.check_running()?;
+        self.core.send(to, Envelope { sender: self.core.external.clone(), msg });
+        Ok(())
+    }
+
+    fn ask(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> Result<Box<dyn Message>> {
+        ensure_blocking_allowed("ask")?;
+        self.check_running()?;
+        self.block_on("ask", self.core.ask(to, msg, timeout))
+    }
+
+    fn ask_async(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture {
+        if let Err(e) = self.check_running() {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        let reply = self.core.ask(to, msg, timeout);
+        // Run the wait on the system's own runtime, so the caller may use any executor.
+        let waiting = self.core.handle.spawn(reply);
+        let node = self.core.node;
+        Box::pin(async move { waiting.await.unwrap_or(Err(Error::ShutDown(node))) })
+    }
+
+    fn listen(&self, timeout: Duration) -> Result<Box<dyn Message>> {
+        self.block_on("listen", self.listen_async(timeout))
+    }
+
+    fn listen_async(&self, timeout: Duration) -> ReplyFuture {
+        let core = self.core.clone();
+        let waiting = self.core.handle.spawn(async move {
+            let mut rx = core.listen_rx.lock().await;
+            match tokio::time::timeout(timeout, rx.recv()).await {
+                Ok(Some(msg)) => Ok(msg),
+                Ok(None) => Err(Error::ShutDown(core.node)),
+                Err(_) => Err(Error::Timeout(timeout)),
+            }
+        });
+        let node = self.core.node;
+        Box::pin(async move { waiting.await.unwrap_or(Err(Error::ShutDown(node))) })
+    }
+
+    fn actor_type(&self, address: &ActorAddress) -> Option<&'static str> {
+        let registry = self.core.registry.lock().unwrap_or_else(|e| e.into_inner());
+        registry.get(&address.id()).and_then(|e| e.route.actor_type())
+    }
+
+    fn stats(&self) -> SystemStats {
+        SystemStats {
+            actors: self.core.registry.lock().unwrap_or_else(|e| e.into_inner()).len(),
+            dead_letters: self.core.dead_letters.load(Ordering::Relaxed),
+            unhandled: self.core.unhandled.load(Ordering::Relaxed),
+        }
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        if self.core.shutting_down.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let top_level: Vec<Route> = {
+            let registry = self.core.registry.lock().unwrap_or_else(|e| e.into_inner());
+            let mut top: Vec<(u64, Route)> =
+                registry.iter().filter(|(_, e)| e.parent == SYSTEM_ID).map(|(id, e)| (*id, e.route.clone())).collect();
+            top.sort_by_key(|(id, _)| *id);
+            top.into_iter().map(|(_, r)| r).collect()
+        };
+        for route in top_level {
+            let env = Envelope { sender: self.core.system.clone(), msg: Box::new(ActorExitRequest::default()) };
+            let _ = route.deliver(env);
+        }
+        // Children exit before their parents; wait for all of them.
+        let deadline = Instant::now() + self.shutdown_timeout;
+        let mut registry = self.core.registry.lock().unwrap_or_else(|e| e.into_inner());
+        while !registry.is_empty() {
+            let now = Instant::now();
+            if now >= deadline {
+                tracing::warn!(remaining = registry.len(), "actors did not exit within the shutdown timeout; stopping them");
+                break;
+            }
+            registry = self.core.retired.wait_timeout(registry, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        registry.clear();
+        drop(registry);
+        if let Some(runtime) = self.runtime.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                runtime.shutdown_background();
+            } else {
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ThreadedSystem {
+    fn drop(&mut self) {
+        let _ = SystemImpl::shutdown(self);
+    }
+}
