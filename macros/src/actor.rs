@@ -7,13 +7,16 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Type};
 
 /// The system messages every actor accepts; a handler for one of them is not marked twice.
-const SYSTEM_MESSAGES: &[&str] = &["ActorExitRequest", "ChildActorExited", "PoisonMessage", "DeadEnvelope", "WakeupMessage"];
+const SYSTEM_MESSAGES: &[&str] =
+    &["ActorExitRequest", "ChildActorExited", "PoisonMessage", "DeadEnvelope", "WakeupMessage"];
 
 /// The whole actor.
 struct ActorModel {
     item: ItemImpl,
     /// `#[actor(name = "...")]`.
     wire_name: Option<LitStr>,
+    /// `#[actor(local)]`: created only from an instance, so neither `Default` nor registered by name.
+    local: bool,
     handlers: Vec<HandlerModel>,
     fallback: Option<HandlerModel>,
 }
@@ -28,6 +31,8 @@ struct HandlerModel {
     by_ref: bool,
     /// The parameters after `self`, in order.
     params: Vec<Param>,
+    /// Where the return type is written (or the method name when there is none), for errors.
+    output_span: Span,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,10 +42,14 @@ enum Param {
     Sender,
 }
 
-fn parse_args(args: TokenStream) -> syn::Result<Option<LitStr>> {
+fn parse_args(args: TokenStream) -> syn::Result<(Option<LitStr>, bool)> {
     let mut name = None;
+    let mut local = false;
     let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("name") {
+        if meta.path.is_ident("local") {
+            local = true;
+            Ok(())
+        } else if meta.path.is_ident("name") {
             let lit: LitStr = meta.value()?.parse()?;
             if lit.value().is_empty() {
                 return Err(syn::Error::new_spanned(&lit, "a wire name cannot be empty"));
@@ -48,11 +57,17 @@ fn parse_args(args: TokenStream) -> syn::Result<Option<LitStr>> {
             name = Some(lit);
             Ok(())
         } else {
-            Err(meta.error("unknown `actor` option; expected `name = \"...\"`"))
+            Err(meta.error("unknown `actor` option; expected `name = \"...\"` or `local`"))
         }
     });
     syn::parse::Parser::parse2(parser, args)?;
-    Ok(name)
+    if let (Some(name), true) = (&name, local) {
+        return Err(syn::Error::new_spanned(
+            name,
+            "a `local` actor is not registered by name; remove `name` or `local`",
+        ));
+    }
+    Ok((name, local))
 }
 
 fn last_segment_is(ty: &Type, name: &str) -> bool {
@@ -101,7 +116,10 @@ fn parse_handler(method: &ImplItemFn) -> syn::Result<HandlerModel> {
         _ => return Err(syn::Error::new_spanned(&sig.ident, "a handler is a method taking `&mut self`")),
     }
     if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(&sig.generics, "a handler cannot be generic: it handles one concrete message type"));
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            "a handler cannot be generic: it handles one concrete message type",
+        ));
     }
     let mut params = Vec::new();
     let mut message: Option<(Type, bool)> = None;
@@ -136,13 +154,21 @@ fn parse_handler(method: &ImplItemFn) -> syn::Result<HandlerModel> {
     let Some((message, by_ref)) = message else {
         return Err(syn::Error::new_spanned(
             &sig.ident,
-            format!(
-                "handler `{}` has no message parameter; add the message it handles, e.g. `msg: String`",
-                sig.ident
-            ),
+            format!("handler `{}` has no message parameter; add the message it handles, e.g. `msg: String`", sig.ident),
         ));
     };
-    Ok(HandlerModel { method: sig.ident.clone(), is_async: sig.asyncness.is_some(), message, by_ref, params })
+    let output_span = match &sig.output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => sig.ident.span(),
+    };
+    Ok(HandlerModel {
+        method: sig.ident.clone(),
+        is_async: sig.asyncness.is_some(),
+        message,
+        by_ref,
+        params,
+        output_span,
+    })
 }
 
 fn type_text(ty: &Type) -> String {
@@ -150,10 +176,13 @@ fn type_text(ty: &Type) -> String {
 }
 
 fn parse(args: TokenStream, input: TokenStream) -> syn::Result<ActorModel> {
-    let wire_name = parse_args(args)?;
+    let (wire_name, local) = parse_args(args)?;
     let mut item: ItemImpl = syn::parse2(input)?;
     if let Some((_, path, _)) = &item.trait_ {
-        return Err(syn::Error::new_spanned(path, "`#[actor]` goes on an inherent impl block (`impl MyActor { .. }`), not a trait impl"));
+        return Err(syn::Error::new_spanned(
+            path,
+            "`#[actor]` goes on an inherent impl block (`impl MyActor { .. }`), not a trait impl",
+        ));
     }
     if !item.generics.params.is_empty() {
         return Err(syn::Error::new_spanned(
@@ -187,7 +216,8 @@ fn parse(args: TokenStream, input: TokenStream) -> syn::Result<ActorModel> {
         };
         if is_fallback {
             if let Some(first) = &fallback {
-                let mut err = syn::Error::new_spanned(&handler.method, "an actor has at most one `#[handler(fallback)]`");
+                let mut err =
+                    syn::Error::new_spanned(&handler.method, "an actor has at most one `#[handler(fallback)]`");
                 err.combine(syn::Error::new_spanned(&first.method, "the first fallback handler is here"));
                 push_error(err);
             } else if !last_segment_is(&handler.message, "Box") || handler.by_ref {
@@ -204,7 +234,10 @@ fn parse(args: TokenStream, input: TokenStream) -> syn::Result<ActorModel> {
         if let Some(first) = handlers.iter().find(|h| type_text(&h.message) == text) {
             let mut err = syn::Error::new_spanned(
                 &handler.message,
-                format!("two handlers for message type `{text}`: `{}` and `{}`; each message type has one handler", first.method, handler.method),
+                format!(
+                    "two handlers for message type `{text}`: `{}` and `{}`; each message type has one handler",
+                    first.method, handler.method
+                ),
             );
             err.combine(syn::Error::new_spanned(&first.message, format!("the first handler for `{text}` is here")));
             push_error(err);
@@ -215,7 +248,7 @@ fn parse(args: TokenStream, input: TokenStream) -> syn::Result<ActorModel> {
     if let Some(errors) = errors {
         return Err(errors);
     }
-    Ok(ActorModel { item, wire_name, handlers, fallback })
+    Ok(ActorModel { item, wire_name, local, handlers, fallback })
 }
 
 /// The call of one handler, as the body of its dispatch arm. `msg` is the message expression.
@@ -228,19 +261,22 @@ fn call(handler: &HandlerModel, msg: TokenStream) -> TokenStream {
         Param::Sender => quote!(__sender),
     });
     let sender = needs_sender.then(|| quote!(let __sender = __cx.sender();));
+    let complete = quote_spanned! {handler.output_span=>
+        ::thespian::__private::HandlerOutput::complete(__out, __cx)
+    };
     if handler.is_async {
         quote! {
             #sender
             return ::thespian::__private::Dispatch::Pending(::thespian::__private::Box::pin(async move {
                 let __out = self.#method(#(#args),*).await;
-                ::thespian::__private::HandlerOutput::complete(__out, __cx)
+                #complete
             }));
         }
     } else {
         quote! {
             #sender
             let __out = self.#method(#(#args),*);
-            return ::thespian::__private::Dispatch::Done(::thespian::__private::HandlerOutput::complete(__out, __cx));
+            return ::thespian::__private::Dispatch::Done(#complete);
         }
     }
 }
@@ -284,7 +320,11 @@ fn generate(model: ActorModel) -> TokenStream {
         // A fallback accepts every message type.
         quote!(impl<__M: ::thespian::Message> ::thespian::Handles<__M> for #self_ty {})
     } else {
-        let user = model.handlers.iter().map(|h| &h.message).filter(|ty| !SYSTEM_MESSAGES.iter().any(|s| last_segment_is(ty, s)));
+        let user = model
+            .handlers
+            .iter()
+            .map(|h| &h.message)
+            .filter(|ty| !SYSTEM_MESSAGES.iter().any(|s| last_segment_is(ty, s)));
         let system = SYSTEM_MESSAGES.iter().map(|s| syn::Ident::new(s, Span::call_site()));
         quote! {
             #(impl ::thespian::Handles<#user> for #self_ty {})*
@@ -292,10 +332,29 @@ fn generate(model: ActorModel) -> TokenStream {
         }
     };
 
-    let actor_type = quote_spanned! {ty_span=>
-        impl ::thespian::ActorType for #self_ty {
-            const WIRE_NAME: &'static str = #wire_name;
-        }
+    let (actor_type, registration, type_name) = if model.local {
+        (quote!(), quote!(), quote!(::core::any::type_name::<Self>()))
+    } else {
+        let actor_type = quote_spanned! {ty_span=>
+            impl ::thespian::ActorType for #self_ty {
+                const WIRE_NAME: &'static str = #wire_name;
+            }
+        };
+        let registration = quote! {
+            ::thespian::__private::inventory::submit! {
+                ::thespian::__private::ActorRegistration {
+                    wire_name: <#self_ty as ::thespian::ActorType>::WIRE_NAME,
+                    type_name: ::core::any::type_name::<#self_ty>,
+                    create: {
+                        fn __create() -> ::thespian::__private::Box<dyn ::thespian::Actor> {
+                            ::thespian::__private::Box::new(<#self_ty as ::core::default::Default>::default())
+                        }
+                        __create
+                    },
+                }
+            }
+        };
+        (actor_type, registration, quote!(<Self as ::thespian::ActorType>::WIRE_NAME))
     };
 
     quote! {
@@ -316,7 +375,7 @@ fn generate(model: ActorModel) -> TokenStream {
                 }
 
                 fn actor_type_name(&self) -> &'static str {
-                    <Self as ::thespian::ActorType>::WIRE_NAME
+                    #type_name
                 }
             }
 
@@ -324,18 +383,7 @@ fn generate(model: ActorModel) -> TokenStream {
 
             #handles
 
-            ::thespian::__private::inventory::submit! {
-                ::thespian::__private::ActorRegistration {
-                    wire_name: <#self_ty as ::thespian::ActorType>::WIRE_NAME,
-                    type_name: ::core::any::type_name::<#self_ty>,
-                    create: {
-                        fn __create() -> ::thespian::__private::Box<dyn ::thespian::Actor> {
-                            ::thespian::__private::Box::new(<#self_ty as ::core::default::Default>::default())
-                        }
-                        __create
-                    },
-                }
-            }
+            #registration
         };
     }
 }

@@ -45,9 +45,8 @@ pub fn handler(_args: TokenStream, input: TokenStream) -> TokenStream {
         Ok(item) => item.sig.ident.span(),
         Err(_) => proc_macro2::Span::call_site(),
     };
-    let mut out =
-        syn::Error::new(span, "`#[handler]` can only be used on a method inside an `#[actor]` impl block")
-            .into_compile_error();
+    let mut out = syn::Error::new(span, "`#[handler]` can only be used on a method inside an `#[actor]` impl block")
+        .into_compile_error();
     out.extend(input);
     out.into()
 }

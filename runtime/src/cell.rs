@@ -83,7 +83,8 @@ impl Cell {
         };
         let exit_requested = cx.exit_requested;
         drop(cx);
-        if let Some(msg) = unhandled {
+        // An actor need not handle the lifecycle notices; anything else unhandled is counted.
+        if let Some(msg) = unhandled.filter(|m| !m.is::<ActorExitRequest>() && !m.is::<ChildActorExited>()) {
             host.unhandled(&self.me, &*msg);
         }
 

@@ -138,8 +138,7 @@ impl<'a> Context<'a> {
     /// Creates a child actor from an existing instance (local only: it cannot be created by name
     /// in another process).
     pub fn create_actor_from<A: Actor>(&mut self, instance: A) -> Addr<A> {
-        let (address, is_child) =
-            self.host.create(self.me, NewActor::from_instance(instance), ActorOptions::default());
+        let (address, is_child) = self.host.create(self.me, NewActor::from_instance(instance), ActorOptions::default());
         self.adopt(address, is_child)
     }
 

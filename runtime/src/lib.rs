@@ -50,10 +50,10 @@ pub use message::{IntoMessage, Message};
 pub use messages::{ActorExitRequest, ChildActorExited, DeadEnvelope, PoisonMessage, WakeupMessage};
 pub use system::{ActorOptions, ActorSystem, ActorSystemBuilder, SystemBase, SystemStats};
 
-/// `#[actor]`: turns an inherent impl block into an actor. See the crate documentation.
-pub use thespian_macros::actor;
 /// `#[derive(Message)]`: makes a serde type a message with a module-qualified wire name.
 pub use thespian_macros::Message;
+/// `#[actor]`: turns an inherent impl block into an actor. See the crate documentation.
+pub use thespian_macros::actor;
 /// `#[handler]`: marks a message handler inside an `#[actor]` impl block.
 pub use thespian_macros::handler;
 

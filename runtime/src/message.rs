@@ -98,7 +98,9 @@ pub fn registered_messages() -> impl Iterator<Item = &'static MessageRegistratio
 
 /// A wire name claimed by two different types.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("wire name `{wire_name}` is registered by both `{first}` and `{second}`; pin a distinct name with #[message(name = \"...\")] or #[actor(name = \"...\")]")]
+#[error(
+    "wire name `{wire_name}` is registered by both `{first}` and `{second}`; pin a distinct name with #[message(name = \"...\")] or #[actor(name = \"...\")]"
+)]
 pub struct DuplicateWireName {
     /// The contested name.
     pub wire_name: &'static str,
@@ -120,9 +122,7 @@ pub(crate) fn check_registry() -> Result<(), DuplicateWireName> {
         .clone()
 }
 
-fn find_duplicate(
-    entries: impl Iterator<Item = (&'static str, &'static str)>,
-) -> Result<(), DuplicateWireName> {
+fn find_duplicate(entries: impl Iterator<Item = (&'static str, &'static str)>) -> Result<(), DuplicateWireName> {
     let mut seen: HashMap<&'static str, &'static str> = HashMap::new();
     for (wire_name, type_name) in entries {
         if let Some(first) = seen.insert(wire_name, type_name) {
@@ -204,6 +204,7 @@ builtin_messages! {
     i8 => "i8", i16 => "i16", i32 => "i32", i64 => "i64", i128 => "i128", isize => "isize",
     u8 => "u8", u16 => "u16", u32 => "u32", u64 => "u64", u128 => "u128", usize => "usize",
     f32 => "f32", f64 => "f64",
+    crate::address::ActorAddress => "thespian::ActorAddress",
 }
 
 #[cfg(test)]

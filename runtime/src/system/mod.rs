@@ -164,7 +164,7 @@ trait SystemImpl: Send + Sync {
     fn node(&self) -> NodeId;
     fn base(&self) -> SystemBase;
     fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress>;
-    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>) -> Result<()>;
+    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>, from_async: bool) -> Result<()>;
     fn ask(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> Result<Box<dyn Message>>;
     fn ask_async(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture;
     fn listen(&self, timeout: Duration) -> Result<Box<dyn Message>>;
@@ -343,12 +343,13 @@ impl ActorSystem {
     /// A message to an exited actor becomes a dead letter.
     pub fn tell<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(&self, to: &T, msg: M) -> Result<()> {
         self.check_node(to.address())?;
-        self.inner.tell(to.address(), Box::new(msg.into_message()))
+        self.inner.tell(to.address(), Box::new(msg.into_message()), false)
     }
 
     /// Async form of [`tell`](Self::tell).
     pub async fn tell_async<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(&self, to: &T, msg: M) -> Result<()> {
-        self.tell(to, msg)
+        self.check_node(to.address())?;
+        self.inner.tell(to.address(), Box::new(msg.into_message()), true)
     }
 
     /// Sends a message and waits for the reply to it, of type `R`.

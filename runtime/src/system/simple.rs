@@ -114,7 +114,8 @@ impl SimpleSystem {
     fn retire(&self, state: &mut State, cell: Cell) {
         state.cells.remove(&cell.me.id());
         state.names.retain(|_, a| *a != cell.me);
-        let note = Envelope { sender: self.address(SYSTEM_ID), msg: Box::new(ChildActorExited { child: cell.me.clone() }) };
+        let note =
+            Envelope { sender: self.address(SYSTEM_ID), msg: Box::new(ChildActorExited { child: cell.me.clone() }) };
         SimpleHost { sys: self, state }.send(&cell.parent, note);
     }
 
@@ -180,9 +181,7 @@ impl SimpleSystem {
     fn run_from_async<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         match tokio::runtime::Handle::try_current() {
             Err(_) => f(),
-            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(f)
-            }
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
             Ok(_) => Err(Error::Unsupported(
                 "the Simple base's async API needs a multi-thread tokio runtime (it runs actors in the caller's thread)",
             )),
@@ -240,14 +239,23 @@ impl Host for SimpleHost<'_> {
             }
             Err(details) => {
                 tracing::warn!(actor = type_name, %details, "actor constructor panicked");
-                let note = Envelope { sender: self.sys.address(SYSTEM_ID), msg: Box::new(ChildActorExited { child: me.clone() }) };
+                let note = Envelope {
+                    sender: self.sys.address(SYSTEM_ID),
+                    msg: Box::new(ChildActorExited { child: me.clone() }),
+                };
                 self.send(parent, note);
                 (me, true)
             }
         }
     }
 
-    fn ask(&mut self, _from: &ActorAddress, _to: &ActorAddress, _msg: Box<dyn Message>, _timeout: Duration) -> ReplyFuture {
+    fn ask(
+        &mut self,
+        _from: &ActorAddress,
+        _to: &ActorAddress,
+        _msg: Box<dyn Message>,
+        _timeout: Duration,
+    ) -> ReplyFuture {
         Box::pin(std::future::ready(Err(Error::Unsupported(
             "an actor cannot ask on the Simple base: every actor runs in one thread, so waiting would stop them all; use the Threaded base or send and handle the reply",
         ))))
@@ -288,13 +296,13 @@ impl SystemImpl for SimpleSystem {
         Ok(SimpleHost { sys: self, state: &mut state }.create(&system, new, options).0)
     }
 
-    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>) -> Result<()> {
-        ensure_blocking_allowed("tell")?;
-        let mut state = self.lock()?;
-        let env = Envelope { sender: self.address(EXTERNAL_ID), msg };
-        SimpleHost { sys: self, state: &mut state }.send(to, env);
-        self.run(&mut state, |_| false);
-        Ok(())
+    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>, from_async: bool) -> Result<()> {
+        if from_async {
+            self.run_from_async(|| self.tell_here(to, msg))
+        } else {
+            ensure_blocking_allowed("tell")?;
+            self.tell_here(to, msg)
+        }
     }
 
     fn ask(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> Result<Box<dyn Message>> {
@@ -362,6 +370,16 @@ impl SystemImpl for SimpleSystem {
             *slot = Some(Err(Error::ShutDown(self.node)));
         }
         self.changed.notify_all();
+        Ok(())
+    }
+}
+
+impl SimpleSystem {
+    fn tell_here(&self, to: &ActorAddress, msg: Box<dyn Message>) -> Result<()> {
+        let mut state = self.lock()?;
+        let env = Envelope { sender: self.address(EXTERNAL_ID), msg };
+        SimpleHost { sys: self, state: &mut state }.send(to, env);
+        self.run(&mut state, |_| false);
         Ok(())
     }
 }

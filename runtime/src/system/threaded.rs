@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    ActorOptions, Deliver, Envelope, Host, NewActor, Route, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed,
-    record_dead_letter, reply_result,
+    ActorOptions, Deliver, Envelope, Host, NewActor, Route, SystemBase, SystemImpl, SystemStats,
+    ensure_blocking_allowed, record_dead_letter, reply_result,
 };
 use crate::address::{ActorAddress, NodeId};
 use crate::cell::{Cell, Outcome};
@@ -193,7 +193,12 @@ impl Core {
     }
 
     /// Registers and starts an actor; `None` when the constructor panicked (the address is then dead).
-    fn create(self: &Arc<Self>, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool, Option<String>) {
+    fn create(
+        self: &Arc<Self>,
+        parent: &ActorAddress,
+        new: NewActor,
+        options: ActorOptions,
+    ) -> (ActorAddress, bool, Option<String>) {
         if let Some(name) = &options.global_name {
             if let Some(existing) = self.names.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
                 return (existing.clone(), false, None);
@@ -265,13 +270,22 @@ impl Host for ThreadedHost<'_> {
     fn create(&mut self, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool) {
         let (address, is_child, failed) = self.core.create(parent, new, options);
         if failed.is_some() {
-            let note = Envelope { sender: self.core.system.clone(), msg: Box::new(ChildActorExited { child: address.clone() }) };
+            let note = Envelope {
+                sender: self.core.system.clone(),
+                msg: Box::new(ChildActorExited { child: address.clone() }),
+            };
             self.core.send(parent, note);
         }
         (address, is_child)
     }
 
-    fn ask(&mut self, _from: &ActorAddress, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture {
+    fn ask(
+        &mut self,
+        _from: &ActorAddress,
+        to: &ActorAddress,
+        msg: Box<dyn Message>,
+        timeout: Duration,
+    ) -> ReplyFuture {
         self.core.ask(to, msg, timeout)
     }
 
@@ -293,12 +307,13 @@ async fn run_actor(core: Arc<Core>, mut cell: Cell, mut rx: mpsc::UnboundedRecei
             break;
         }
     }
+    // Free the global name first: once sends fail, the name must already be reusable.
+    core.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, a| *a != cell.me);
     // Refuse new mail, then turn what is still queued into dead letters.
     rx.close();
     while let Ok(env) = rx.try_recv() {
         core.dead_letter(&cell.me, env);
     }
-    core.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, a| *a != cell.me);
     let note = Envelope { sender: core.system.clone(), msg: Box::new(ChildActorExited { child: cell.me.clone() }) };
     let (me, parent) = (cell.me.clone(), cell.parent.clone());
     drop(cell);
@@ -326,7 +341,7 @@ impl SystemImpl for ThreadedSystem {
         Ok(self.core.create(&self.core.system, new, options).0)
     }
 
-    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>) -> Result<()> {
+    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>, _from_async: bool) -> Result<()> {
         self.check_running()?;
         self.core.send(to, Envelope { sender: self.core.external.clone(), msg });
         Ok(())
@@ -401,7 +416,10 @@ impl SystemImpl for ThreadedSystem {
         while !registry.is_empty() {
             let now = Instant::now();
             if now >= deadline {
-                tracing::warn!(remaining = registry.len(), "actors did not exit within the shutdown timeout; stopping them");
+                tracing::warn!(
+                    remaining = registry.len(),
+                    "actors did not exit within the shutdown timeout; stopping them"
+                );
                 break;
             }
             registry = self.core.retired.wait_timeout(registry, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
