@@ -28,7 +28,6 @@ mod threaded;
 use std::fmt;
 use std::future::Future;
 use std::panic::catch_unwind;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -397,7 +396,7 @@ impl ActorSystem {
         to: &T,
         msg: M,
         timeout: Duration,
-    ) -> Pin<Box<dyn Future<Output = Result<Box<dyn Message>>> + Send + 'static>> {
+    ) -> ReplyFuture {
         if let Err(e) = self.check_node(to.address()) {
             return Box::pin(std::future::ready(Err(e)));
         }

@@ -71,9 +71,12 @@ impl Deliver for Mailbox {
     }
 }
 
+/// What an `ask` receives: the reply, or why there is none.
+type Reply = Result<Box<dyn Message>>;
+
 /// The one-shot endpoint an `ask` waits on.
 struct ReplySlot {
-    tx: Mutex<Option<oneshot::Sender<Result<Box<dyn Message>>>>>,
+    tx: Mutex<Option<oneshot::Sender<Reply>>>,
 }
 
 impl ReplySlot {
@@ -199,10 +202,10 @@ impl Core {
         new: NewActor,
         options: ActorOptions,
     ) -> (ActorAddress, bool, Option<String>) {
-        if let Some(name) = &options.global_name {
-            if let Some(existing) = self.names.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
-                return (existing.clone(), false, None);
-            }
+        if let Some(name) = &options.global_name
+            && let Some(existing) = self.names.lock().unwrap_or_else(|e| e.into_inner()).get(name)
+        {
+            return (existing.clone(), false, None);
         }
         let actor_type = new.type_name();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
