@@ -390,3 +390,23 @@ fn panics_never_escape_and_other_actors_keep_running() {
         assert!(matches!(&err, Error::Poison { details, .. } if details.contains("async crash")), "{err:?}");
     });
 }
+
+#[test]
+fn the_simple_base_gives_the_same_trace_every_run() {
+    let trace = || {
+        let system = ActorSystem::new().unwrap();
+        let log: Log = Default::default();
+        for name in ["x", "y"] {
+            let top = system.create_actor_from(Node { name: name.into(), log: log.clone() }).unwrap();
+            system.tell(&top, Spawn(3)).unwrap();
+        }
+        system.shutdown().unwrap();
+        let log = log.lock().unwrap().clone();
+        log
+    };
+    let first = trace();
+    assert!(first.len() > 10, "{first:#?}");
+    for _ in 0..20 {
+        assert_eq!(trace(), first);
+    }
+}

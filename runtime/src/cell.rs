@@ -56,7 +56,6 @@ impl Cell {
         self.processed += 1;
         let is_poison = env.msg.is::<PoisonMessage>();
         let wire_name = env.msg.wire_name();
-        let sender = env.sender.clone();
         let mut cx = Context {
             host: &mut *host,
             me: &self.me,
@@ -82,7 +81,9 @@ impl Cell {
             Err(panic) => Err(panic_error(panic)),
         };
         let exit_requested = cx.exit_requested;
-        drop(cx);
+        // The sender is needed again only if the handler failed; take it back rather than clone it
+        // for every message.
+        let sender = cx.sender;
         // An actor need not handle the lifecycle notices; anything else unhandled is counted.
         if let Some(msg) = unhandled.filter(|m| !m.is::<ActorExitRequest>() && !m.is::<ChildActorExited>()) {
             host.unhandled(&self.me, &*msg);

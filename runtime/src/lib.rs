@@ -80,3 +80,8 @@ pub mod __private {
     /// Checks at compile time, with the span of the user's type, that a handler parameter is a message.
     pub const fn assert_message<T: crate::Message>() {}
 }
+
+/// The README's code, compiled and run as a doc test so it cannot drift from the API.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
