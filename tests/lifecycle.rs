@@ -401,8 +401,7 @@ fn the_simple_base_gives_the_same_trace_every_run() {
             system.tell(&top, Spawn(3)).unwrap();
         }
         system.shutdown().unwrap();
-        let log = log.lock().unwrap().clone();
-        log
+        log.lock().unwrap().clone()
     };
     let first = trace();
     assert!(first.len() > 10, "{first:#?}");

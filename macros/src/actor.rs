@@ -298,7 +298,7 @@ fn generate(model: ActorModel) -> TokenStream {
 
     let arms = model.handlers.iter().map(|h| {
         let ty = &h.message;
-        let msg = if h.by_ref { quote!(&*__m) } else { quote!(*__m) };
+        let msg = if h.by_ref { quote!(&__m) } else { quote!(__m) };
         let body = call(h, msg);
         quote_spanned! {ty.span()=>
             let __msg = match __msg.downcast::<#ty>() {
@@ -308,7 +308,7 @@ fn generate(model: ActorModel) -> TokenStream {
         }
     });
     let tail = match &model.fallback {
-        Some(f) => call(f, quote!(__msg)),
+        Some(f) => call(f, quote!(__msg.into_box())),
         None => quote!(::thespian::__private::Dispatch::Unhandled(__msg)),
     };
 
@@ -367,7 +367,7 @@ fn generate(model: ActorModel) -> TokenStream {
                 #[allow(unreachable_code, clippy::needless_return)]
                 fn dispatch<'__a>(
                     &'__a mut self,
-                    __msg: ::thespian::__private::Box<dyn ::thespian::Message>,
+                    __msg: ::thespian::__private::Payload,
                     __cx: &'__a mut ::thespian::Context<'_>,
                 ) -> ::thespian::__private::Dispatch<'__a> {
                     #(#arms)*

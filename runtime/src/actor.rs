@@ -34,6 +34,7 @@ use std::pin::Pin;
 
 use crate::context::Context;
 use crate::message::Message;
+use crate::payload::Payload;
 
 /// A boxed future returned by an `async fn` handler.
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send + 'a>>;
@@ -45,7 +46,7 @@ pub enum Dispatch<'a> {
     /// An `async fn` handler started; the runtime polls it to completion before the next message.
     Pending(HandlerFuture<'a>),
     /// No handler matched (and there is no fallback); the message is handed back.
-    Unhandled(Box<dyn Message>),
+    Unhandled(Payload),
 }
 
 impl fmt::Debug for Dispatch<'_> {
@@ -62,7 +63,7 @@ impl fmt::Debug for Dispatch<'_> {
 pub trait Actor: Send + 'static {
     /// Runs the handler for `msg`. Generated code: a chain of type-id comparisons, no allocation
     /// for synchronous handlers.
-    fn dispatch<'a>(&'a mut self, msg: Box<dyn Message>, cx: &'a mut Context<'_>) -> Dispatch<'a>;
+    fn dispatch<'a>(&'a mut self, msg: Payload, cx: &'a mut Context<'_>) -> Dispatch<'a>;
 
     /// The actor type's wire name.
     fn actor_type_name(&self) -> &'static str;

@@ -11,6 +11,7 @@ use crate::actor::{Actor, Dispatch, HandlerError};
 use crate::address::ActorAddress;
 use crate::context::Context;
 use crate::messages::{ActorExitRequest, ChildActorExited, PoisonMessage};
+use crate::payload::Payload;
 use crate::system::{Envelope, Host};
 
 /// Whether the actor goes on after a message.
@@ -55,7 +56,7 @@ impl Cell {
 
         self.processed += 1;
         let is_poison = env.msg.is::<PoisonMessage>();
-        let wire_name = env.msg.wire_name();
+        let wire_name = env.msg.as_message().wire_name();
         let mut cx = Context {
             host: &mut *host,
             me: &self.me,
@@ -86,7 +87,7 @@ impl Cell {
         let sender = cx.sender;
         // An actor need not handle the lifecycle notices; anything else unhandled is counted.
         if let Some(msg) = unhandled.filter(|m| !m.is::<ActorExitRequest>() && !m.is::<ChildActorExited>()) {
-            host.unhandled(&self.me, &*msg);
+            host.unhandled(&self.me, msg.as_message());
         }
 
         if let Err(err) = result {
@@ -97,7 +98,7 @@ impl Cell {
                 tracing::warn!(actor = %self.me, message = wire_name, error = %err, "handler failed");
                 if !is_poison {
                     let poison = PoisonMessage { message: None, message_type: wire_name.to_owned(), details: err.0 };
-                    host.send(&sender, Envelope { sender: self.me.clone(), msg: Box::new(poison) });
+                    host.send(&sender, Envelope { sender: self.me.clone(), msg: Payload::new(poison) });
                 }
             }
         }
@@ -118,7 +119,7 @@ impl Cell {
         self.exiting = true;
         if recursive {
             for child in &self.children {
-                host.send(child, Envelope { sender: self.me.clone(), msg: Box::new(ActorExitRequest::default()) });
+                host.send(child, Envelope { sender: self.me.clone(), msg: Payload::new(ActorExitRequest::default()) });
             }
         } else {
             self.children.clear();

@@ -8,10 +8,11 @@ use crate::actor::{Actor, ActorType};
 use crate::address::{ActorAddress, Addr, NodeId, Recipient};
 use crate::error::{Error, Result};
 use crate::message::{IntoMessage, Message};
+use crate::payload::Payload;
 use crate::system::{ActorOptions, Envelope, Host, NewActor};
 
 /// A reply on its way, as returned by the runtime to an actor-side `ask`.
-pub(crate) type ReplyFuture = Pin<Box<dyn Future<Output = Result<Box<dyn Message>>> + Send + 'static>>;
+pub(crate) type ReplyFuture = Pin<Box<dyn Future<Output = Result<Payload>> + Send + 'static>>;
 
 /// The handler's view of the system: send, create, ask, exit.
 ///
@@ -101,20 +102,20 @@ impl<'a> Context<'a> {
     /// dead letter. Messages from one sender to one receiver arrive in the order sent.
     #[inline]
     pub fn send<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(&mut self, to: &T, msg: M) {
-        let env = Envelope { sender: self.me.clone(), msg: Box::new(msg.into_message()) };
+        let env = Envelope { sender: self.me.clone(), msg: Payload::new(msg.into_message()) };
         self.host.send(to.address(), env);
     }
 
     /// Sends an already boxed message to `to`.
     pub fn send_boxed(&mut self, to: &ActorAddress, msg: Box<dyn Message>) {
-        let env = Envelope { sender: self.me.clone(), msg };
+        let env = Envelope { sender: self.me.clone(), msg: Payload::from_box(msg) };
         self.host.send(to, env);
     }
 
     /// Sends `msg` to the sender of the message being handled.
     #[inline]
     pub fn reply<M: IntoMessage>(&mut self, msg: M) {
-        let env = Envelope { sender: self.me.clone(), msg: Box::new(msg.into_message()) };
+        let env = Envelope { sender: self.me.clone(), msg: Payload::new(msg.into_message()) };
         self.host.send(&self.sender, env);
     }
 
@@ -165,7 +166,7 @@ impl<'a> Context<'a> {
         msg: M,
         timeout: Duration,
     ) -> impl Future<Output = Result<R>> + Send + 'static {
-        let reply = self.host.ask(self.me, to.address(), Box::new(msg.into_message()), timeout);
+        let reply = self.host.ask(self.me, to.address(), Payload::new(msg.into_message()), timeout);
         async move { downcast_reply(reply.await?) }
     }
 
@@ -176,14 +177,14 @@ impl<'a> Context<'a> {
         msg: M,
         timeout: Duration,
     ) -> impl Future<Output = Result<Box<dyn Message>>> + Send + 'static {
-        self.host.ask(self.me, to.address(), Box::new(msg.into_message()), timeout)
+        let reply = self.host.ask(self.me, to.address(), Payload::new(msg.into_message()), timeout);
+        async move { reply.await.map(Payload::into_box) }
     }
 }
 
 /// Turns an untyped reply into the type a typed `ask` expects.
-pub(crate) fn downcast_reply<R: Message>(reply: Box<dyn Message>) -> Result<R> {
+pub(crate) fn downcast_reply<R: Message>(reply: Payload) -> Result<R> {
     reply
         .downcast::<R>()
-        .map(|r| *r)
-        .map_err(|got| Error::UnexpectedReply { expected: std::any::type_name::<R>(), got })
+        .map_err(|got| Error::UnexpectedReply { expected: std::any::type_name::<R>(), got: got.into_box() })
 }

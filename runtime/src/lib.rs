@@ -40,6 +40,7 @@ mod context;
 mod error;
 pub mod message;
 pub mod messages;
+mod payload;
 mod system;
 
 pub use actor::{Actor, ActorType, Dispatch, HandlerError, HandlerOutput};
@@ -48,6 +49,7 @@ pub use context::Context;
 pub use error::{Error, Result};
 pub use message::{IntoMessage, Message};
 pub use messages::{ActorExitRequest, ChildActorExited, DeadEnvelope, PoisonMessage, WakeupMessage};
+pub use payload::{INLINE_CAPACITY, Payload};
 pub use system::{ActorOptions, ActorSystem, ActorSystemBuilder, SystemBase, SystemStats};
 
 /// `#[derive(Message)]`: makes a serde type a message with a module-qualified wire name.
@@ -72,6 +74,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::actor::{ActorRegistration, Dispatch, HandlerFuture, HandlerOutput};
     pub use crate::message::MessageRegistration;
+    pub use crate::payload::Payload;
     pub use inventory;
     pub use std::any::{Any, TypeId};
     pub use std::boxed::Box;

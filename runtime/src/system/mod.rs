@@ -38,11 +38,12 @@ use crate::cell::panic_error;
 use crate::context::{ReplyFuture, downcast_reply};
 use crate::error::{Error, Result};
 use crate::message::{IntoMessage, Message};
+use crate::payload::Payload;
 
 /// A message in flight: who sent it and what it is.
 pub(crate) struct Envelope {
     pub sender: ActorAddress,
-    pub msg: Box<dyn Message>,
+    pub msg: Payload,
 }
 
 /// Somewhere a message can be put: an actor's mailbox or a reply slot.
@@ -68,7 +69,7 @@ pub(crate) trait Host: Send {
     /// named actor belongs to the system).
     fn create(&mut self, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool);
     /// Sends `msg` from a fresh reply endpoint and returns the future of the reply.
-    fn ask(&mut self, from: &ActorAddress, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture;
+    fn ask(&mut self, from: &ActorAddress, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture;
     /// Records a message that cannot be delivered to `target`.
     fn dead_letter(&mut self, target: &ActorAddress, env: Envelope);
     /// Records a message the actor had no handler for.
@@ -163,10 +164,10 @@ trait SystemImpl: Send + Sync {
     fn node(&self) -> NodeId;
     fn base(&self) -> SystemBase;
     fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress>;
-    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>, from_async: bool) -> Result<()>;
-    fn ask(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> Result<Box<dyn Message>>;
-    fn ask_async(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture;
-    fn listen(&self, timeout: Duration) -> Result<Box<dyn Message>>;
+    fn tell(&self, to: &ActorAddress, msg: Payload, from_async: bool) -> Result<()>;
+    fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload>;
+    fn ask_async(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture;
+    fn listen(&self, timeout: Duration) -> Result<Payload>;
     fn listen_async(&self, timeout: Duration) -> ReplyFuture;
     fn actor_type(&self, address: &ActorAddress) -> Option<&'static str>;
     fn stats(&self) -> SystemStats;
@@ -342,13 +343,13 @@ impl ActorSystem {
     /// A message to an exited actor becomes a dead letter.
     pub fn tell<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(&self, to: &T, msg: M) -> Result<()> {
         self.check_node(to.address())?;
-        self.inner.tell(to.address(), Box::new(msg.into_message()), false)
+        self.inner.tell(to.address(), Payload::new(msg.into_message()), false)
     }
 
     /// Async form of [`tell`](Self::tell).
     pub async fn tell_async<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(&self, to: &T, msg: M) -> Result<()> {
         self.check_node(to.address())?;
-        self.inner.tell(to.address(), Box::new(msg.into_message()), true)
+        self.inner.tell(to.address(), Payload::new(msg.into_message()), true)
     }
 
     /// Sends a message and waits for the reply to it, of type `R`.
@@ -362,7 +363,15 @@ impl ActorSystem {
         msg: M,
         timeout: Duration,
     ) -> Result<R> {
-        downcast_reply(self.ask_any(to, msg, timeout)?)
+        downcast_reply(self.ask_payload(to.address(), Payload::new(msg.into_message()), timeout)?)
+    }
+
+    fn ask_payload(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {
+        self.check_node(to)?;
+        if timeout.is_zero() {
+            return Err(Error::Timeout(timeout));
+        }
+        self.inner.ask(to, msg, timeout)
     }
 
     /// Like [`ask`](Self::ask), returning the reply whatever its type.
@@ -372,11 +381,7 @@ impl ActorSystem {
         msg: M,
         timeout: Duration,
     ) -> Result<Box<dyn Message>> {
-        self.check_node(to.address())?;
-        if timeout.is_zero() {
-            return Err(Error::Timeout(timeout));
-        }
-        self.inner.ask(to.address(), Box::new(msg.into_message()), timeout)
+        self.ask_payload(to.address(), Payload::new(msg.into_message()), timeout).map(Payload::into_box)
     }
 
     /// Async form of [`ask`](Self::ask).
@@ -386,7 +391,7 @@ impl ActorSystem {
         msg: M,
         timeout: Duration,
     ) -> impl Future<Output = Result<R>> + Send + 'static {
-        let reply = self.ask_any_async(to, msg, timeout);
+        let reply = self.ask_payload_async(to.address(), Payload::new(msg.into_message()), timeout);
         async move { downcast_reply(reply.await?) }
     }
 
@@ -396,25 +401,31 @@ impl ActorSystem {
         to: &T,
         msg: M,
         timeout: Duration,
-    ) -> ReplyFuture {
-        if let Err(e) = self.check_node(to.address()) {
+    ) -> impl Future<Output = Result<Box<dyn Message>>> + Send + 'static {
+        let reply = self.ask_payload_async(to.address(), Payload::new(msg.into_message()), timeout);
+        async move { reply.await.map(Payload::into_box) }
+    }
+
+    fn ask_payload_async(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
+        if let Err(e) = self.check_node(to) {
             return Box::pin(std::future::ready(Err(e)));
         }
         if timeout.is_zero() {
             return Box::pin(std::future::ready(Err(Error::Timeout(timeout))));
         }
-        self.inner.ask_async(to.address(), Box::new(msg.into_message()), timeout)
+        self.inner.ask_async(to, msg, timeout)
     }
 
     /// Waits for the next message sent to this system's external endpoint (the sender of every
     /// `tell` made through this system).
     pub fn listen(&self, timeout: Duration) -> Result<Box<dyn Message>> {
-        self.inner.listen(timeout)
+        self.inner.listen(timeout).map(Payload::into_box)
     }
 
     /// Async form of [`listen`](Self::listen).
     pub fn listen_async(&self, timeout: Duration) -> impl Future<Output = Result<Box<dyn Message>>> + Send + 'static {
-        self.inner.listen_async(timeout)
+        let reply = self.inner.listen_async(timeout);
+        async move { reply.await.map(Payload::into_box) }
     }
 
     /// Counters: live actors, dead letters, unhandled messages.
@@ -443,7 +454,7 @@ impl ActorSystem {
 /// Logs and counts a dead letter, and fails an `ask` waiting behind it.
 pub(crate) fn record_dead_letter(counter: &AtomicU64, target: &ActorAddress, env: &Envelope) {
     counter.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(target_actor = %target, sender = %env.sender, message = env.msg.wire_name(), "dead letter");
+    tracing::debug!(target_actor = %target, sender = %env.sender, message = env.msg.as_message().wire_name(), "dead letter");
     if let Some(route) = &env.sender.route {
         route.target_gone(target);
     }
@@ -455,7 +466,7 @@ pub(crate) fn ensure_blocking_allowed(what: &'static str) -> Result<()> {
 }
 
 /// A poison reply turned into the error `ask` returns.
-pub(crate) fn reply_result(msg: Box<dyn Message>) -> Result<Box<dyn Message>> {
+pub(crate) fn reply_result(msg: Payload) -> Result<Payload> {
     match msg.downcast::<crate::messages::PoisonMessage>() {
         Ok(poison) => Err(Error::Poison { message_type: poison.message_type, details: poison.details }),
         Err(msg) => Ok(msg),

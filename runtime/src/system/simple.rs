@@ -16,6 +16,7 @@ use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::messages::{ActorExitRequest, ChildActorExited};
+use crate::payload::Payload;
 
 /// The system itself: parent of top-level actors.
 const SYSTEM_ID: u64 = 0;
@@ -39,8 +40,8 @@ struct State {
     /// Ordered by id so that shutdown visits actors in creation order.
     cells: BTreeMap<u64, Slot>,
     /// Reply slots of asks in progress: `None` until the reply (or a failure) arrives.
-    asks: HashMap<u64, Option<Result<Box<dyn Message>>>>,
-    listened: VecDeque<Box<dyn Message>>,
+    asks: HashMap<u64, Option<Result<Payload>>>,
+    listened: VecDeque<Payload>,
     names: HashMap<String, ActorAddress>,
     next_id: u64,
     shut_down: bool,
@@ -114,8 +115,10 @@ impl SimpleSystem {
     fn retire(&self, state: &mut State, cell: Cell) {
         state.cells.remove(&cell.me.id());
         state.names.retain(|_, a| *a != cell.me);
-        let note =
-            Envelope { sender: self.address(SYSTEM_ID), msg: Box::new(ChildActorExited { child: cell.me.clone() }) };
+        let note = Envelope {
+            sender: self.address(SYSTEM_ID),
+            msg: Payload::new(ChildActorExited { child: cell.me.clone() }),
+        };
         SimpleHost { sys: self, state }.send(&cell.parent, note);
     }
 
@@ -144,7 +147,7 @@ impl SimpleSystem {
         }
     }
 
-    fn ask_here(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> Result<Box<dyn Message>> {
+    fn ask_here(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {
         let deadline = Instant::now() + timeout;
         let mut state = self.lock()?;
         let id = state.next_id;
@@ -165,7 +168,7 @@ impl SimpleSystem {
         })
     }
 
-    fn listen_here(&self, timeout: Duration) -> Result<Box<dyn Message>> {
+    fn listen_here(&self, timeout: Duration) -> Result<Payload> {
         let deadline = Instant::now() + timeout;
         let state = self.lock()?;
         let (state, result) = self.wait_for(state, deadline, |s| !s.listened.is_empty(), |s| s.listened.pop_front());
@@ -241,7 +244,7 @@ impl Host for SimpleHost<'_> {
                 tracing::warn!(actor = type_name, %details, "actor constructor panicked");
                 let note = Envelope {
                     sender: self.sys.address(SYSTEM_ID),
-                    msg: Box::new(ChildActorExited { child: me.clone() }),
+                    msg: Payload::new(ChildActorExited { child: me.clone() }),
                 };
                 self.send(parent, note);
                 (me, true)
@@ -249,13 +252,7 @@ impl Host for SimpleHost<'_> {
         }
     }
 
-    fn ask(
-        &mut self,
-        _from: &ActorAddress,
-        _to: &ActorAddress,
-        _msg: Box<dyn Message>,
-        _timeout: Duration,
-    ) -> ReplyFuture {
+    fn ask(&mut self, _from: &ActorAddress, _to: &ActorAddress, _msg: Payload, _timeout: Duration) -> ReplyFuture {
         Box::pin(std::future::ready(Err(Error::Unsupported(
             "an actor cannot ask on the Simple base: every actor runs in one thread, so waiting would stop them all; use the Threaded base or send and handle the reply",
         ))))
@@ -296,7 +293,7 @@ impl SystemImpl for SimpleSystem {
         Ok(SimpleHost { sys: self, state: &mut state }.create(&system, new, options).0)
     }
 
-    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>, from_async: bool) -> Result<()> {
+    fn tell(&self, to: &ActorAddress, msg: Payload, from_async: bool) -> Result<()> {
         if from_async {
             self.run_from_async(|| self.tell_here(to, msg))
         } else {
@@ -305,17 +302,17 @@ impl SystemImpl for SimpleSystem {
         }
     }
 
-    fn ask(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> Result<Box<dyn Message>> {
+    fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {
         ensure_blocking_allowed("ask")?;
         self.ask_here(to, msg, timeout)
     }
 
-    fn ask_async(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture {
+    fn ask_async(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
         let result = self.run_from_async(|| self.ask_here(to, msg, timeout));
         Box::pin(std::future::ready(result))
     }
 
-    fn listen(&self, timeout: Duration) -> Result<Box<dyn Message>> {
+    fn listen(&self, timeout: Duration) -> Result<Payload> {
         ensure_blocking_allowed("listen")?;
         self.listen_here(timeout)
     }
@@ -357,7 +354,7 @@ impl SystemImpl for SimpleSystem {
             })
             .collect();
         for actor in top_level {
-            let env = Envelope { sender: system.clone(), msg: Box::new(ActorExitRequest::default()) };
+            let env = Envelope { sender: system.clone(), msg: Payload::new(ActorExitRequest::default()) };
             SimpleHost { sys: self, state: &mut state }.send(&actor, env);
         }
         self.run(&mut state, |_| false);
@@ -375,7 +372,7 @@ impl SystemImpl for SimpleSystem {
 }
 
 impl SimpleSystem {
-    fn tell_here(&self, to: &ActorAddress, msg: Box<dyn Message>) -> Result<()> {
+    fn tell_here(&self, to: &ActorAddress, msg: Payload) -> Result<()> {
         let mut state = self.lock()?;
         let env = Envelope { sender: self.address(EXTERNAL_ID), msg };
         SimpleHost { sys: self, state: &mut state }.send(to, env);

@@ -20,6 +20,7 @@ use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::messages::{ActorExitRequest, ChildActorExited};
+use crate::payload::Payload;
 
 const SYSTEM_ID: u64 = 0;
 const EXTERNAL_ID: u64 = 1;
@@ -43,7 +44,7 @@ struct Core {
     names: Mutex<HashMap<String, ActorAddress>>,
     system: ActorAddress,
     external: ActorAddress,
-    listen_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Box<dyn Message>>>,
+    listen_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Payload>>,
     shutting_down: AtomicBool,
     dead_letters: AtomicU64,
     unhandled: AtomicU64,
@@ -72,7 +73,7 @@ impl Deliver for Mailbox {
 }
 
 /// What an `ask` receives: the reply, or why there is none.
-type Reply = Result<Box<dyn Message>>;
+type Reply = Result<Payload>;
 
 /// The one-shot endpoint an `ask` waits on.
 struct ReplySlot {
@@ -80,7 +81,7 @@ struct ReplySlot {
 }
 
 impl ReplySlot {
-    fn fill(&self, result: Result<Box<dyn Message>>) -> std::result::Result<(), Result<Box<dyn Message>>> {
+    fn fill(&self, result: Result<Payload>) -> std::result::Result<(), Result<Payload>> {
         match self.tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
             Some(tx) => tx.send(result),
             None => Err(result),
@@ -96,7 +97,7 @@ impl Deliver for ReplySlot {
             sender,
             msg: match r {
                 Ok(msg) => msg,
-                Err(e) => Box::new(e.to_string()),
+                Err(e) => Payload::new(e.to_string()),
             },
         })
     }
@@ -117,7 +118,7 @@ impl Deliver for SystemEndpoint {
 
 /// The sender of external `tell`s: what is sent to it is read by `listen`.
 struct ExternalEndpoint {
-    tx: mpsc::UnboundedSender<Box<dyn Message>>,
+    tx: mpsc::UnboundedSender<Payload>,
 }
 
 impl Deliver for ExternalEndpoint {
@@ -237,7 +238,7 @@ impl Core {
         (me, is_child, None)
     }
 
-    fn ask(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture {
+    fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
         let (tx, rx) = oneshot::channel();
         let slot = Arc::new(ReplySlot { tx: Mutex::new(Some(tx)) });
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -275,20 +276,14 @@ impl Host for ThreadedHost<'_> {
         if failed.is_some() {
             let note = Envelope {
                 sender: self.core.system.clone(),
-                msg: Box::new(ChildActorExited { child: address.clone() }),
+                msg: Payload::new(ChildActorExited { child: address.clone() }),
             };
             self.core.send(parent, note);
         }
         (address, is_child)
     }
 
-    fn ask(
-        &mut self,
-        _from: &ActorAddress,
-        to: &ActorAddress,
-        msg: Box<dyn Message>,
-        timeout: Duration,
-    ) -> ReplyFuture {
+    fn ask(&mut self, _from: &ActorAddress, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
         self.core.ask(to, msg, timeout)
     }
 
@@ -317,7 +312,7 @@ async fn run_actor(core: Arc<Core>, mut cell: Cell, mut rx: mpsc::UnboundedRecei
     while let Ok(env) = rx.try_recv() {
         core.dead_letter(&cell.me, env);
     }
-    let note = Envelope { sender: core.system.clone(), msg: Box::new(ChildActorExited { child: cell.me.clone() }) };
+    let note = Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child: cell.me.clone() }) };
     let (me, parent) = (cell.me.clone(), cell.parent.clone());
     drop(cell);
     core.send(&parent, note);
@@ -344,19 +339,19 @@ impl SystemImpl for ThreadedSystem {
         Ok(self.core.create(&self.core.system, new, options).0)
     }
 
-    fn tell(&self, to: &ActorAddress, msg: Box<dyn Message>, _from_async: bool) -> Result<()> {
+    fn tell(&self, to: &ActorAddress, msg: Payload, _from_async: bool) -> Result<()> {
         self.check_running()?;
         self.core.send(to, Envelope { sender: self.core.external.clone(), msg });
         Ok(())
     }
 
-    fn ask(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> Result<Box<dyn Message>> {
+    fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {
         ensure_blocking_allowed("ask")?;
         self.check_running()?;
         self.block_on("ask", self.core.ask(to, msg, timeout))
     }
 
-    fn ask_async(&self, to: &ActorAddress, msg: Box<dyn Message>, timeout: Duration) -> ReplyFuture {
+    fn ask_async(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
         if let Err(e) = self.check_running() {
             return Box::pin(std::future::ready(Err(e)));
         }
@@ -367,7 +362,7 @@ impl SystemImpl for ThreadedSystem {
         Box::pin(async move { waiting.await.unwrap_or(Err(Error::ShutDown(node))) })
     }
 
-    fn listen(&self, timeout: Duration) -> Result<Box<dyn Message>> {
+    fn listen(&self, timeout: Duration) -> Result<Payload> {
         self.block_on("listen", self.listen_async(timeout))
     }
 
@@ -410,7 +405,7 @@ impl SystemImpl for ThreadedSystem {
             top.into_iter().map(|(_, r)| r).collect()
         };
         for route in top_level {
-            let env = Envelope { sender: self.core.system.clone(), msg: Box::new(ActorExitRequest::default()) };
+            let env = Envelope { sender: self.core.system.clone(), msg: Payload::new(ActorExitRequest::default()) };
             let _ = route.deliver(env);
         }
         // Children exit before their parents; wait for all of them.
