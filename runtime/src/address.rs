@@ -114,6 +114,13 @@ impl ActorAddress {
         ActorAddress { node, id, route }
     }
 
+    /// The same address without its in-process handle: a plain copy, no reference count touched.
+    /// The receiving side finds the route again when it needs one.
+    #[inline]
+    pub(crate) fn without_route(&self) -> Self {
+        ActorAddress { node: self.node, id: self.id, route: None }
+    }
+
     /// The system or node that owns the actor.
     pub fn node(&self) -> NodeId {
         self.node

@@ -102,20 +102,20 @@ impl<'a> Context<'a> {
     /// dead letter. Messages from one sender to one receiver arrive in the order sent.
     #[inline]
     pub fn send<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(&mut self, to: &T, msg: M) {
-        let env = Envelope { sender: self.me.clone(), msg: Payload::new(msg.into_message()) };
+        let env = Envelope { sender: self.me.without_route(), msg: Payload::new(msg.into_message()) };
         self.host.send(to.address(), env);
     }
 
     /// Sends an already boxed message to `to`.
     pub fn send_boxed(&mut self, to: &ActorAddress, msg: Box<dyn Message>) {
-        let env = Envelope { sender: self.me.clone(), msg: Payload::from_box(msg) };
+        let env = Envelope { sender: self.me.without_route(), msg: Payload::from_box(msg) };
         self.host.send(to, env);
     }
 
     /// Sends `msg` to the sender of the message being handled.
     #[inline]
     pub fn reply<M: IntoMessage>(&mut self, msg: M) {
-        let env = Envelope { sender: self.me.clone(), msg: Payload::new(msg.into_message()) };
+        let env = Envelope { sender: self.me.without_route(), msg: Payload::new(msg.into_message()) };
         self.host.send(&self.sender, env);
     }
 

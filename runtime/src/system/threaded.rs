@@ -3,9 +3,10 @@
 //! An actor's mailbox is an unbounded tokio channel; its address carries the sending half, so a
 //! send is one push with no lookup and no lock. An idle actor is a parked task: no wake-ups.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -56,19 +57,78 @@ struct Entry {
 }
 
 /// An actor's mailbox, as reached through its address.
+///
+/// A queue behind a mutex that the actor empties a whole batch at a time: a sender takes the lock
+/// once per message, the actor once per batch, and nothing is allocated until mail arrives, so an
+/// idle actor costs a few dozen bytes here.
 struct Mailbox {
-    tx: mpsc::UnboundedSender<Envelope>,
+    state: Mutex<MailboxState>,
     actor_type: &'static str,
+}
+
+#[derive(Default)]
+struct MailboxState {
+    queue: VecDeque<Envelope>,
+    /// The actor's task, when it is parked waiting for mail.
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+impl Mailbox {
+    fn new(actor_type: &'static str) -> Self {
+        Mailbox { state: Mutex::new(MailboxState::default()), actor_type }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MailboxState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for mail and swaps the whole queue into `batch` (which must be empty).
+    async fn next_batch(&self, batch: &mut VecDeque<Envelope>) {
+        std::future::poll_fn(|cx| {
+            let mut state = self.lock();
+            if state.queue.is_empty() {
+                match &state.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => state.waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            } else {
+                std::mem::swap(&mut state.queue, batch);
+                Poll::Ready(())
+            }
+        })
+        .await
+    }
+
+    /// Refuses further mail and returns what is still queued.
+    fn close(&self) -> VecDeque<Envelope> {
+        let mut state = self.lock();
+        state.closed = true;
+        state.waker = None;
+        std::mem::take(&mut state.queue)
+    }
 }
 
 impl Deliver for Mailbox {
     #[inline]
     fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope> {
-        self.tx.send(env).map_err(|e| e.0)
+        let waker = {
+            let mut state = self.lock();
+            if state.closed {
+                return Err(env);
+            }
+            state.queue.push_back(env);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
     }
 
     fn actor_type(&self) -> Option<&'static str> {
-        (!self.tx.is_closed()).then_some(self.actor_type)
+        (!self.lock().closed).then_some(self.actor_type)
     }
 }
 
@@ -167,28 +227,32 @@ impl ThreadedSystem {
 
 impl Core {
     fn send(&self, to: &ActorAddress, env: Envelope) {
-        if let Some(route) = &to.route {
-            if let Err(env) = route.deliver(env) {
-                self.dead_letter(to, env);
-            }
-            return;
+        match &to.route {
+            Some(route) => self.deliver(route, to, env),
+            None => match self.resolve(to) {
+                Some(route) => self.deliver(&route, to, env),
+                None => self.dead_letter(to, env),
+            },
         }
+    }
+
+    #[inline]
+    fn deliver(&self, route: &Route, to: &ActorAddress, env: Envelope) {
+        if let Err(env) = route.deliver(env) {
+            self.dead_letter(to, env);
+        }
+    }
+
+    /// Finds the route of an address that does not carry one (a sender, or a deserialized copy).
+    fn resolve(&self, to: &ActorAddress) -> Option<Route> {
         if to.node() != self.node {
             tracing::warn!(target_actor = %to, "send to an address of another actor system");
-            return self.dead_letter(to, env);
+            return None;
         }
-        let route = match to.id() {
+        match to.id() {
             SYSTEM_ID => self.system.route.clone(),
             EXTERNAL_ID => self.external.route.clone(),
             id => self.registry.lock().unwrap_or_else(|e| e.into_inner()).get(&id).map(|e| e.route.clone()),
-        };
-        match route {
-            Some(route) => {
-                if let Err(env) = route.deliver(env) {
-                    self.dead_letter(to, env);
-                }
-            }
-            None => self.dead_letter(to, env),
         }
     }
 
@@ -217,8 +281,8 @@ impl Core {
                 return (ActorAddress::new(self.node, id, None), true, Some(details));
             }
         };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let route: Route = Arc::new(Mailbox { tx, actor_type });
+        let mailbox = Arc::new(Mailbox::new(actor_type));
+        let route: Route = mailbox.clone();
         let me = ActorAddress::new(self.node, id, Some(route.clone()));
         let (parent, is_child) = match options.global_name {
             Some(name) => {
@@ -234,7 +298,7 @@ impl Core {
         };
         self.registry.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Entry { route, parent: parent.id() });
         let cell = Cell::new(actor, me.clone(), parent);
-        self.handle.spawn(run_actor(self.clone(), cell, rx));
+        self.handle.spawn(run_actor(self.clone(), cell, mailbox));
         (me, is_child, None)
     }
 
@@ -263,12 +327,29 @@ impl Core {
 /// The Threaded base's side of a handler's [`Context`](crate::Context).
 struct ThreadedHost<'c> {
     core: &'c Arc<Core>,
+    /// The route last looked up for an address that carried none: replies to a sender hit it.
+    cached: Option<(u64, Route)>,
 }
 
 impl Host for ThreadedHost<'_> {
     #[inline]
     fn send(&mut self, to: &ActorAddress, env: Envelope) {
-        self.core.send(to, env)
+        if let Some(route) = &to.route {
+            return self.core.deliver(route, to, env);
+        }
+        if to.node() == self.core.node
+            && let Some((id, route)) = &self.cached
+            && *id == to.id()
+        {
+            return self.core.deliver(route, to, env);
+        }
+        match self.core.resolve(to) {
+            Some(route) => {
+                self.core.deliver(&route, to, env);
+                self.cached = Some((to.id(), route));
+            }
+            None => self.core.dead_letter(to, env),
+        }
     }
 
     fn create(&mut self, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool) {
@@ -297,19 +378,32 @@ impl Host for ThreadedHost<'_> {
     }
 }
 
+/// Messages an actor handles in a row before it lets other tasks on its worker run.
+const FAIRNESS_BUDGET: u32 = 512;
+
 /// An actor's task: deliver mail until the actor has exited, then retire it.
-async fn run_actor(core: Arc<Core>, mut cell: Cell, mut rx: mpsc::UnboundedReceiver<Envelope>) {
-    let mut host = ThreadedHost { core: &core };
-    while let Some(env) = rx.recv().await {
-        if cell.handle(env, &mut host).await == Outcome::Exited {
-            break;
+async fn run_actor(core: Arc<Core>, mut cell: Cell, mailbox: Arc<Mailbox>) {
+    let mut host = ThreadedHost { core: &core, cached: None };
+    let mut batch = VecDeque::new();
+    let mut budget = FAIRNESS_BUDGET;
+    'life: loop {
+        mailbox.next_batch(&mut batch).await;
+        while let Some(env) = batch.pop_front() {
+            if cell.handle(env, &mut host).await == Outcome::Exited {
+                break 'life;
+            }
+            budget -= 1;
+            if budget == 0 {
+                budget = FAIRNESS_BUDGET;
+                tokio::task::yield_now().await;
+            }
         }
     }
     // Free the global name first: once sends fail, the name must already be reusable.
     core.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, a| *a != cell.me);
-    // Refuse new mail, then turn what is still queued into dead letters.
-    rx.close();
-    while let Ok(env) = rx.try_recv() {
+    // Refuse new mail, then turn what is still queued into dead letters, in order.
+    let rest = mailbox.close();
+    for env in batch.into_iter().chain(rest) {
         core.dead_letter(&cell.me, env);
     }
     let note = Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child: cell.me.clone() }) };
