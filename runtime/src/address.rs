@@ -21,7 +21,7 @@
 //! # Ok::<(), thespian::Error>(())
 //! ```
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
@@ -38,32 +38,32 @@ use crate::system::Route;
 /// Node identities are interned: each distinct identity is stored once for the life of the process
 /// and compared by pointer, so an address is cheap to copy around.
 #[derive(Clone, Copy)]
-pub struct NodeId(&'static str);
+pub struct NodeId(&'static String);
 
 impl NodeId {
     /// Interns `name`, returning the one `NodeId` for it in this process.
     pub fn intern(name: &str) -> NodeId {
-        static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+        // A thin pointer to a leaked `String` keeps every address one word smaller than a `&str`.
+        static NAMES: OnceLock<Mutex<HashMap<String, &'static String>>> = OnceLock::new();
         let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = names.get(name) {
             return NodeId(existing);
         }
-        let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
-        names.insert(leaked);
+        let leaked: &'static String = Box::leak(Box::new(name.to_owned()));
+        names.insert(name.to_owned(), leaked);
         NodeId(leaked)
     }
 
     /// The identity as text.
     pub fn as_str(&self) -> &'static str {
-        self.0
+        self.0.as_str()
     }
 }
 
 impl PartialEq for NodeId {
     fn eq(&self, other: &Self) -> bool {
-        // Interning makes pointer equality exact; the string compare covers identities that were
-        // built before interning in a test.
-        std::ptr::eq(self.0, other.0) || self.0 == other.0
+        // Interning makes pointer equality exact.
+        std::ptr::eq(self.0, other.0)
     }
 }
 impl Eq for NodeId {}
@@ -74,17 +74,17 @@ impl Hash for NodeId {
 }
 impl fmt::Debug for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.0.as_str())
     }
 }
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.0.as_str())
     }
 }
 impl Serialize for NodeId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0)
+        s.serialize_str(self.0.as_str())
     }
 }
 impl<'de> Deserialize<'de> for NodeId {

@@ -40,6 +40,31 @@ use crate::error::{Error, Result};
 use crate::message::{IntoMessage, Message};
 use crate::payload::Payload;
 
+/// Hashes actor ids: they are distinct integers already, so one multiplication spreads them.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map keyed by actor id.
+pub(crate) type IdMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// A message in flight: who sent it and what it is.
 pub(crate) struct Envelope {
     pub sender: ActorAddress,

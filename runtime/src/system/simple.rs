@@ -4,12 +4,14 @@
 //! in the order they were sent) until it is quiet or the awaited reply has arrived. Only one thread
 //! runs the system at a time; others wait for it, so the same input gives the same order every run.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::{ActorOptions, Envelope, Host, NewActor, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed};
+use super::{
+    ActorOptions, Envelope, Host, IdMap, NewActor, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed,
+};
 use crate::address::{ActorAddress, NodeId};
 use crate::cell::{Cell, Outcome};
 use crate::context::ReplyFuture;
@@ -37,10 +39,9 @@ pub(super) struct SimpleSystem {
 
 struct State {
     queue: VecDeque<(u64, Envelope)>,
-    /// Ordered by id so that shutdown visits actors in creation order.
-    cells: BTreeMap<u64, Slot>,
+    cells: IdMap<Slot>,
     /// Reply slots of asks in progress: `None` until the reply (or a failure) arrives.
-    asks: HashMap<u64, Option<Result<Payload>>>,
+    asks: IdMap<Option<Result<Payload>>>,
     listened: VecDeque<Payload>,
     names: HashMap<String, ActorAddress>,
     next_id: u64,
@@ -60,8 +61,8 @@ impl SimpleSystem {
             node,
             state: Mutex::new(State {
                 queue: VecDeque::new(),
-                cells: BTreeMap::new(),
-                asks: HashMap::new(),
+                cells: IdMap::default(),
+                asks: IdMap::default(),
                 listened: VecDeque::new(),
                 names: HashMap::new(),
                 next_id: FIRST_ACTOR_ID,
@@ -345,7 +346,7 @@ impl SystemImpl for SimpleSystem {
             return Ok(());
         }
         let system = self.address(SYSTEM_ID);
-        let top_level: Vec<ActorAddress> = state
+        let mut top_level: Vec<ActorAddress> = state
             .cells
             .values()
             .filter_map(|slot| match slot {
@@ -353,6 +354,8 @@ impl SystemImpl for SimpleSystem {
                 _ => None,
             })
             .collect();
+        // In creation order, so that shutdown is as deterministic as everything else here.
+        top_level.sort_by_key(ActorAddress::id);
         for actor in top_level {
             let env = Envelope { sender: system.clone(), msg: Payload::new(ActorExitRequest::default()) };
             SimpleHost { sys: self, state: &mut state }.send(&actor, env);

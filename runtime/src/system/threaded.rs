@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    ActorOptions, Deliver, Envelope, Host, NewActor, Route, SystemBase, SystemImpl, SystemStats,
+    ActorOptions, Deliver, Envelope, Host, IdMap, NewActor, Route, SystemBase, SystemImpl, SystemStats,
     ensure_blocking_allowed, record_dead_letter, reply_result,
 };
 use crate::address::{ActorAddress, NodeId};
@@ -39,7 +39,7 @@ struct Core {
     handle: tokio::runtime::Handle,
     next_id: AtomicU64,
     /// Live actors by id: for addresses without a route (deserialized ones) and for shutdown.
-    registry: Mutex<HashMap<u64, Entry>>,
+    registry: Mutex<IdMap<Entry>>,
     /// Signalled when an actor leaves the registry.
     retired: Condvar,
     names: Mutex<HashMap<String, ActorAddress>>,
@@ -201,7 +201,7 @@ impl ThreadedSystem {
             node,
             handle: runtime.handle().clone(),
             next_id: AtomicU64::new(FIRST_ACTOR_ID),
-            registry: Mutex::new(HashMap::new()),
+            registry: Mutex::new(IdMap::default()),
             retired: Condvar::new(),
             names: Mutex::new(HashMap::new()),
             system: ActorAddress::new(node, SYSTEM_ID, Some(Arc::new(SystemEndpoint))),
