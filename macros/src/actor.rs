@@ -267,10 +267,10 @@ fn call(handler: &HandlerModel, msg: TokenStream) -> TokenStream {
     if handler.is_async {
         quote! {
             #sender
-            return ::thespian::__private::Dispatch::Pending(::thespian::__private::Box::pin(async move {
+            return ::thespian::__private::Box::pin(async move {
                 let __out = self.#method(#(#args),*).await;
                 #complete
-            }));
+            });
         }
     } else {
         quote! {
@@ -278,6 +278,19 @@ fn call(handler: &HandlerModel, msg: TokenStream) -> TokenStream {
             let __out = self.#method(#(#args),*);
             return ::thespian::__private::Dispatch::Done(#complete);
         }
+    }
+}
+
+/// One arm of a dispatch chain: if the message is a `ty`, run `body` with it as `__m`.
+fn arm(handler: &HandlerModel) -> TokenStream {
+    let ty = &handler.message;
+    let msg = if handler.by_ref { quote!(&__m) } else { quote!(__m) };
+    let body = call(handler, msg);
+    quote_spanned! {ty.span()=>
+        let __msg = match __msg.downcast::<#ty>() {
+            ::core::result::Result::Ok(__m) => { #body }
+            ::core::result::Result::Err(__m) => __m,
+        };
     }
 }
 
@@ -296,21 +309,49 @@ fn generate(model: ActorModel) -> TokenStream {
         }
     };
 
-    let arms = model.handlers.iter().map(|h| {
-        let ty = &h.message;
-        let msg = if h.by_ref { quote!(&__m) } else { quote!(__m) };
-        let body = call(h, msg);
-        quote_spanned! {ty.span()=>
-            let __msg = match __msg.downcast::<#ty>() {
-                ::core::result::Result::Ok(__m) => { #body }
-                ::core::result::Result::Err(__m) => __m,
-            };
+    // Synchronous handlers run inside `dispatch`; for an async one, `dispatch` only recognises the
+    // type and the runtime calls `dispatch_async`, so the synchronous path builds no future.
+    let sync_arms = model.handlers.iter().map(|h| {
+        if h.is_async {
+            let ty = &h.message;
+            quote_spanned! {ty.span()=>
+                if __msg.is::<#ty>() {
+                    return ::thespian::__private::Dispatch::Async(__msg);
+                }
+            }
+        } else {
+            arm(h)
         }
     });
+    let async_arms = model.handlers.iter().filter(|h| h.is_async).map(arm);
     let tail = match &model.fallback {
+        Some(f) if f.is_async => quote!(::thespian::__private::Dispatch::Async(__msg)),
         Some(f) => call(f, quote!(__msg.into_box())),
         None => quote!(::thespian::__private::Dispatch::Unhandled(__msg)),
     };
+    let async_tail = match &model.fallback {
+        Some(f) if f.is_async => call(f, quote!(__msg.into_box())),
+        _ => quote! {
+            let __name = __msg.wire_name();
+            ::thespian::__private::Box::pin(async move {
+                ::core::result::Result::Err(::thespian::HandlerError(::std::format!("no async handler for `{}`", __name)))
+            })
+        },
+    };
+    let has_async = model.handlers.iter().chain(&model.fallback).any(|h| h.is_async);
+    let dispatch_async = has_async.then(|| {
+        quote! {
+            #[allow(unreachable_code, clippy::needless_return)]
+            fn dispatch_async<'__a>(
+                &'__a mut self,
+                __msg: ::thespian::__private::Payload,
+                __cx: &'__a mut ::thespian::Context<'_>,
+            ) -> ::thespian::__private::HandlerFuture<'__a> {
+                #(#async_arms)*
+                #async_tail
+            }
+        }
+    });
 
     let checks = model.handlers.iter().map(|h| {
         let ty = &h.message;
@@ -365,14 +406,16 @@ fn generate(model: ActorModel) -> TokenStream {
 
             impl ::thespian::Actor for #self_ty {
                 #[allow(unreachable_code, clippy::needless_return)]
-                fn dispatch<'__a>(
-                    &'__a mut self,
+                fn dispatch(
+                    &mut self,
                     __msg: ::thespian::__private::Payload,
-                    __cx: &'__a mut ::thespian::Context<'_>,
-                ) -> ::thespian::__private::Dispatch<'__a> {
-                    #(#arms)*
+                    __cx: &mut ::thespian::Context<'_>,
+                ) -> ::thespian::__private::Dispatch {
+                    #(#sync_arms)*
                     #tail
                 }
+
+                #dispatch_async
 
                 fn actor_type_name(&self) -> &'static str {
                     #type_name

@@ -40,20 +40,21 @@ use crate::payload::Payload;
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send + 'a>>;
 
 /// What dispatching one message to an actor gave.
-pub enum Dispatch<'a> {
+pub enum Dispatch {
     /// A synchronous handler ran; this is its outcome.
     Done(Result<(), HandlerError>),
-    /// An `async fn` handler started; the runtime polls it to completion before the next message.
-    Pending(HandlerFuture<'a>),
+    /// The message's handler is an `async fn`: the runtime calls [`Actor::dispatch_async`] with it
+    /// and polls the future to completion before the next message.
+    Async(Payload),
     /// No handler matched (and there is no fallback); the message is handed back.
     Unhandled(Payload),
 }
 
-impl fmt::Debug for Dispatch<'_> {
+impl fmt::Debug for Dispatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Dispatch::Done(r) => f.debug_tuple("Done").field(r).finish(),
-            Dispatch::Pending(_) => f.write_str("Pending(..)"),
+            Dispatch::Async(m) => f.debug_tuple("Async").field(m).finish(),
             Dispatch::Unhandled(m) => f.debug_tuple("Unhandled").field(m).finish(),
         }
     }
@@ -63,7 +64,15 @@ impl fmt::Debug for Dispatch<'_> {
 pub trait Actor: Send + 'static {
     /// Runs the handler for `msg`. Generated code: a chain of type-id comparisons, no allocation
     /// for synchronous handlers.
-    fn dispatch<'a>(&'a mut self, msg: Payload, cx: &'a mut Context<'_>) -> Dispatch<'a>;
+    fn dispatch(&mut self, msg: Payload, cx: &mut Context<'_>) -> Dispatch;
+
+    /// Runs the `async fn` handler for a message that [`dispatch`](Actor::dispatch) returned as
+    /// [`Dispatch::Async`].
+    fn dispatch_async<'a>(&'a mut self, msg: Payload, cx: &'a mut Context<'_>) -> HandlerFuture<'a> {
+        let _ = cx;
+        let name = msg.wire_name();
+        Box::pin(async move { Err(HandlerError(format!("no async handler for `{name}`"))) })
+    }
 
     /// The actor type's wire name.
     fn actor_type_name(&self) -> &'static str;

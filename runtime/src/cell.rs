@@ -3,7 +3,9 @@
 //! A base owns the mailbox and the scheduling; it hands each envelope to [`Cell::handle`], which
 //! runs the handler (catching panics), applies the exit rules and says whether the actor is done.
 
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 
 use futures_util::FutureExt;
 
@@ -24,6 +26,22 @@ pub(crate) enum Outcome {
     Exited,
 }
 
+/// What [`Cell::deliver`] did with a message.
+pub(crate) enum Delivery<'a> {
+    /// Handled synchronously.
+    Done(Outcome),
+    /// An `async fn` handler is running: await this before the next message.
+    Async(Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>),
+}
+
+/// What is known of a message before its handler consumes it.
+#[derive(Clone, Copy)]
+struct Facts {
+    exit_request: Option<bool>,
+    is_poison: bool,
+    wire_name: &'static str,
+}
+
 /// One actor and the bookkeeping the framework keeps for it.
 pub(crate) struct Cell {
     pub actor: Box<dyn Actor>,
@@ -41,22 +59,24 @@ impl Cell {
     }
 
     /// Delivers one envelope. Never panics because of the handler.
-    pub async fn handle(&mut self, env: Envelope, host: &mut dyn Host) -> Outcome {
+    ///
+    /// A synchronous handler runs to completion here, with no future built; an `async fn` handler
+    /// comes back as [`Delivery::Async`], the one case that allocates a continuation.
+    pub fn deliver<'a>(&'a mut self, env: Envelope, host: &'a mut dyn Host) -> Delivery<'a> {
         let exit_request = env.msg.downcast_ref::<ActorExitRequest>().map(|r| r.recursive);
         if let Some(child) = env.msg.downcast_ref::<ChildActorExited>() {
             self.children.retain(|c| *c != child.child);
         } else if self.exiting && exit_request.is_none() {
             // Mail queued behind an exit is not processed; it is not silently lost either.
             host.dead_letter(&self.me, env);
-            return Outcome::Running;
+            return Delivery::Done(Outcome::Running);
         }
         if exit_request.is_some() && self.exiting {
-            return self.exit_progress();
+            return Delivery::Done(self.exit_progress());
         }
 
         self.processed += 1;
-        let is_poison = env.msg.is::<PoisonMessage>();
-        let wire_name = env.msg.as_message().wire_name();
+        let facts = Facts { exit_request, is_poison: env.msg.is::<PoisonMessage>(), wire_name: env.msg.wire_name() };
         let mut cx = Context {
             host: &mut *host,
             me: &self.me,
@@ -68,42 +88,67 @@ impl Cell {
         let actor = &mut self.actor;
         let cx_ref = &mut cx;
         let msg = env.msg;
-        let mut unhandled = None;
         let result = match catch_unwind(AssertUnwindSafe(move || actor.dispatch(msg, cx_ref))) {
             Ok(Dispatch::Done(result)) => result,
-            Ok(Dispatch::Pending(future)) => match AssertUnwindSafe(future).catch_unwind().await {
-                Ok(result) => result,
-                Err(panic) => Err(panic_error(panic)),
-            },
             Ok(Dispatch::Unhandled(msg)) => {
-                unhandled = Some(msg);
+                // An actor need not handle the lifecycle notices; anything else unhandled is counted.
+                if !msg.is::<ActorExitRequest>() && !msg.is::<ChildActorExited>() {
+                    cx.host.unhandled(&self.me, msg.as_message());
+                }
                 Ok(())
+            }
+            Ok(Dispatch::Async(msg)) => {
+                let sender = cx.sender;
+                return Delivery::Async(Box::pin(async move {
+                    let mut cx = Context {
+                        host: &mut *host,
+                        me: &self.me,
+                        parent: &self.parent,
+                        children: &mut self.children,
+                        sender,
+                        exit_requested: false,
+                    };
+                    let result = match catch_unwind(AssertUnwindSafe(|| self.actor.dispatch_async(msg, &mut cx))) {
+                        Ok(future) => {
+                            AssertUnwindSafe(future).catch_unwind().await.unwrap_or_else(|p| Err(panic_error(p)))
+                        }
+                        Err(panic) => Err(panic_error(panic)),
+                    };
+                    let (exit_requested, sender) = (cx.exit_requested, cx.sender);
+                    self.finish(facts, result, exit_requested, sender, host)
+                }));
             }
             Err(panic) => Err(panic_error(panic)),
         };
-        let exit_requested = cx.exit_requested;
         // The sender is needed again only if the handler failed; take it back rather than clone it
         // for every message.
-        let sender = cx.sender;
-        // An actor need not handle the lifecycle notices; anything else unhandled is counted.
-        if let Some(msg) = unhandled.filter(|m| !m.is::<ActorExitRequest>() && !m.is::<ChildActorExited>()) {
-            host.unhandled(&self.me, msg.as_message());
-        }
+        let (exit_requested, sender) = (cx.exit_requested, cx.sender);
+        Delivery::Done(self.finish(facts, result, exit_requested, sender, host))
+    }
 
+    /// After the handler: report a failure to the sender, and start or continue an exit.
+    fn finish(
+        &mut self,
+        facts: Facts,
+        result: Result<(), HandlerError>,
+        exit_requested: bool,
+        sender: ActorAddress,
+        host: &mut dyn Host,
+    ) -> Outcome {
         if let Err(err) = result {
-            if exit_request.is_some() {
+            if facts.exit_request.is_some() {
                 // An exit is never retried and never poisons: the actor exits all the same.
                 tracing::warn!(actor = %self.me, error = %err, "ActorExitRequest handler failed; exiting anyway");
             } else {
-                tracing::warn!(actor = %self.me, message = wire_name, error = %err, "handler failed");
-                if !is_poison {
-                    let poison = PoisonMessage { message: None, message_type: wire_name.to_owned(), details: err.0 };
-                    host.send(&sender, Envelope { sender: self.me.clone(), msg: Payload::new(poison) });
+                tracing::warn!(actor = %self.me, message = facts.wire_name, error = %err, "handler failed");
+                if !facts.is_poison {
+                    let poison =
+                        PoisonMessage { message: None, message_type: facts.wire_name.to_owned(), details: err.0 };
+                    host.send(&sender, Envelope { sender: self.me.without_route(), msg: Payload::new(poison) });
                 }
             }
         }
-
-        if let Some(recursive) = exit_request {
+        if let Some(recursive) = facts.exit_request {
             self.begin_exit(recursive, host)
         } else if exit_requested {
             self.begin_exit(true, host)
@@ -119,7 +164,10 @@ impl Cell {
         self.exiting = true;
         if recursive {
             for child in &self.children {
-                host.send(child, Envelope { sender: self.me.clone(), msg: Payload::new(ActorExitRequest::default()) });
+                host.send(
+                    child,
+                    Envelope { sender: self.me.without_route(), msg: Payload::new(ActorExitRequest::default()) },
+                );
             }
         } else {
             self.children.clear();

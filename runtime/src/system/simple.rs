@@ -13,7 +13,7 @@ use super::{
     ActorOptions, Envelope, Host, IdMap, NewActor, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed,
 };
 use crate::address::{ActorAddress, NodeId};
-use crate::cell::{Cell, Outcome};
+use crate::cell::{Cell, Delivery, Outcome};
 use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
 use crate::message::Message;
@@ -38,20 +38,21 @@ pub(super) struct SimpleSystem {
 }
 
 struct State {
+    cells: IdMap<Box<Cell>>,
+    /// Everything else: what a running handler's host may change while its cell is borrowed.
+    shared: Shared,
+}
+
+struct Shared {
     queue: VecDeque<(u64, Envelope)>,
-    cells: IdMap<Slot>,
     /// Reply slots of asks in progress: `None` until the reply (or a failure) arrives.
     asks: IdMap<Option<Result<Payload>>>,
     listened: VecDeque<Payload>,
     names: HashMap<String, ActorAddress>,
+    /// Actors created by the handler now running; they join `cells` when it returns.
+    created: Vec<Box<Cell>>,
     next_id: u64,
     shut_down: bool,
-}
-
-enum Slot {
-    Idle(Box<Cell>),
-    /// The cell is out of the map while its handler runs.
-    Running,
 }
 
 impl SimpleSystem {
@@ -60,13 +61,16 @@ impl SimpleSystem {
         Ok(SimpleSystem {
             node,
             state: Mutex::new(State {
-                queue: VecDeque::new(),
                 cells: IdMap::default(),
-                asks: IdMap::default(),
-                listened: VecDeque::new(),
-                names: HashMap::new(),
-                next_id: FIRST_ACTOR_ID,
-                shut_down: false,
+                shared: Shared {
+                    queue: VecDeque::new(),
+                    asks: IdMap::default(),
+                    listened: VecDeque::new(),
+                    names: HashMap::new(),
+                    created: Vec::new(),
+                    next_id: FIRST_ACTOR_ID,
+                    shut_down: false,
+                },
             }),
             changed: Condvar::new(),
             runtime,
@@ -77,7 +81,7 @@ impl SimpleSystem {
 
     fn lock(&self) -> Result<MutexGuard<'_, State>> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.shut_down { Err(Error::ShutDown(self.node)) } else { Ok(state) }
+        if state.shared.shut_down { Err(Error::ShutDown(self.node)) } else { Ok(state) }
     }
 
     fn address(&self, id: u64) -> ActorAddress {
@@ -88,39 +92,34 @@ impl SimpleSystem {
     fn run(&self, state: &mut State, done: impl Fn(&State) -> bool) {
         self.runtime.block_on(async {
             while !done(state) {
-                let Some((id, env)) = state.queue.pop_front() else { break };
-                let cell = match state.cells.get_mut(&id) {
-                    Some(slot) => match std::mem::replace(slot, Slot::Running) {
-                        Slot::Idle(cell) => Some(cell),
-                        Slot::Running => None,
-                    },
-                    None => None,
-                };
-                let Some(mut cell) = cell else {
-                    let target = self.address(id);
-                    SimpleHost { sys: self, state }.dead_letter(&target, env);
+                let Some((id, env)) = state.shared.queue.pop_front() else { break };
+                let mut host = SimpleHost { sys: self, shared: &mut state.shared };
+                let Some(cell) = state.cells.get_mut(&id) else {
+                    host.dead_letter(&self.address(id), env);
                     continue;
                 };
-                let outcome = cell.handle(env, &mut SimpleHost { sys: self, state }).await;
-                match outcome {
-                    Outcome::Running => {
-                        state.cells.insert(id, Slot::Idle(cell));
-                    }
-                    Outcome::Exited => self.retire(state, *cell),
+                let outcome = match cell.deliver(env, &mut host) {
+                    Delivery::Done(outcome) => outcome,
+                    Delivery::Async(handler) => handler.await,
+                };
+                state.adopt_created();
+                if outcome == Outcome::Exited
+                    && let Some(cell) = state.cells.remove(&id)
+                {
+                    self.retire(&mut state.shared, *cell);
                 }
             }
         });
     }
 
-    /// Removes an exited actor and tells its parent.
-    fn retire(&self, state: &mut State, cell: Cell) {
-        state.cells.remove(&cell.me.id());
-        state.names.retain(|_, a| *a != cell.me);
+    /// Forgets an exited actor's name and tells its parent.
+    fn retire(&self, shared: &mut Shared, cell: Cell) {
+        shared.names.retain(|_, a| *a != cell.me);
         let note = Envelope {
             sender: self.address(SYSTEM_ID),
             msg: Payload::new(ChildActorExited { child: cell.me.clone() }),
         };
-        SimpleHost { sys: self, state }.send(&cell.parent, note);
+        SimpleHost { sys: self, shared }.send(&cell.parent, note);
     }
 
     /// Runs the system until `ready` gives a value; while the system is quiet and nothing is ready,
@@ -137,7 +136,7 @@ impl SimpleSystem {
             if let Some(value) = take(&mut state) {
                 return (state, Ok(value));
             }
-            if state.shut_down {
+            if state.shared.shut_down {
                 return (state, Err(Error::ShutDown(self.node)));
             }
             let now = Instant::now();
@@ -151,18 +150,18 @@ impl SimpleSystem {
     fn ask_here(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {
         let deadline = Instant::now() + timeout;
         let mut state = self.lock()?;
-        let id = state.next_id;
-        state.next_id += 1;
-        state.asks.insert(id, None);
+        let id = state.shared.next_id;
+        state.shared.next_id += 1;
+        state.shared.asks.insert(id, None);
         let env = Envelope { sender: self.address(id), msg };
-        SimpleHost { sys: self, state: &mut state }.send(to, env);
+        SimpleHost { sys: self, shared: &mut state.shared }.send(to, env);
         let (mut state, result) = self.wait_for(
             state,
             deadline,
-            |s| matches!(s.asks.get(&id), Some(Some(_))),
-            |s| s.asks.get_mut(&id).and_then(Option::take),
+            |s| matches!(s.shared.asks.get(&id), Some(Some(_))),
+            |s| s.shared.asks.get_mut(&id).and_then(Option::take),
         );
-        state.asks.remove(&id);
+        state.shared.asks.remove(&id);
         result.and_then(|reply| reply).map_err(|e| match e {
             Error::Timeout(_) => Error::Timeout(timeout),
             e => e,
@@ -172,7 +171,8 @@ impl SimpleSystem {
     fn listen_here(&self, timeout: Duration) -> Result<Payload> {
         let deadline = Instant::now() + timeout;
         let state = self.lock()?;
-        let (state, result) = self.wait_for(state, deadline, |s| !s.listened.is_empty(), |s| s.listened.pop_front());
+        let (state, result) =
+            self.wait_for(state, deadline, |s| !s.shared.listened.is_empty(), |s| s.shared.listened.pop_front());
         drop(state);
         result.map_err(|e| match e {
             Error::Timeout(_) => Error::Timeout(timeout),
@@ -193,10 +193,19 @@ impl SimpleSystem {
     }
 }
 
+impl State {
+    /// Moves actors created by the last handler into the map.
+    fn adopt_created(&mut self) {
+        for cell in self.shared.created.drain(..) {
+            self.cells.insert(cell.me.id(), cell);
+        }
+    }
+}
+
 /// The Simple base's side of a handler's [`Context`](crate::Context).
 struct SimpleHost<'s> {
     sys: &'s SimpleSystem,
-    state: &'s mut State,
+    shared: &'s mut Shared,
 }
 
 impl Host for SimpleHost<'_> {
@@ -206,39 +215,44 @@ impl Host for SimpleHost<'_> {
             return self.dead_letter(to, env);
         }
         let id = to.id();
-        if self.state.cells.contains_key(&id) {
-            self.state.queue.push_back((id, env));
-        } else if let Some(slot) = self.state.asks.get_mut(&id).filter(|s| s.is_none()) {
-            *slot = Some(super::reply_result(env.msg));
-            self.sys.changed.notify_all();
-        } else if id == EXTERNAL_ID {
-            self.state.listened.push_back(env.msg);
+        if id == EXTERNAL_ID {
+            self.shared.listened.push_back(env.msg);
             self.sys.changed.notify_all();
         } else if id == SYSTEM_ID && env.msg.is::<ChildActorExited>() {
             // A top-level actor has exited; the system keeps no further record of it.
+        } else if let Some(slot) = self.shared.asks.get_mut(&id) {
+            match slot {
+                None => {
+                    *slot = Some(super::reply_result(env.msg));
+                    self.sys.changed.notify_all();
+                }
+                // A second reply to one ask is a dead letter, never a stale reply later.
+                Some(_) => self.dead_letter(to, env),
+            }
         } else {
-            self.dead_letter(to, env);
+            // An actor (whether it still exists is checked on delivery, in order).
+            self.shared.queue.push_back((id, env));
         }
     }
 
     fn create(&mut self, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool) {
-        if let Some(existing) = options.global_name.as_ref().and_then(|n| self.state.names.get(n)) {
+        if let Some(existing) = options.global_name.as_ref().and_then(|n| self.shared.names.get(n)) {
             return (existing.clone(), false);
         }
         let type_name = new.type_name();
-        let id = self.state.next_id;
-        self.state.next_id += 1;
+        let id = self.shared.next_id;
+        self.shared.next_id += 1;
         let me = self.sys.address(id);
         match new.build() {
             Ok(actor) => {
                 let (parent, is_child) = match options.global_name {
                     Some(name) => {
-                        self.state.names.insert(name, me.clone());
+                        self.shared.names.insert(name, me.clone());
                         (self.sys.address(SYSTEM_ID), false)
                     }
                     None => (parent.clone(), true),
                 };
-                self.state.cells.insert(id, Slot::Idle(Box::new(Cell::new(actor, me.clone(), parent))));
+                self.shared.created.push(Box::new(Cell::new(actor, me.clone(), parent)));
                 (me, is_child)
             }
             Err(details) => {
@@ -262,7 +276,7 @@ impl Host for SimpleHost<'_> {
     fn dead_letter(&mut self, target: &ActorAddress, env: Envelope) {
         self.sys.dead_letters.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(target_actor = %target, sender = %env.sender, message = env.msg.wire_name(), "dead letter");
-        if let Some(slot) = self.state.asks.get_mut(&env.sender.id()).filter(|s| s.is_none()) {
+        if let Some(slot) = self.shared.asks.get_mut(&env.sender.id()).filter(|s| s.is_none()) {
             *slot = Some(Err(Error::DeadTarget(target.clone())));
             self.sys.changed.notify_all();
         }
@@ -291,7 +305,11 @@ impl SystemImpl for SimpleSystem {
             Err(details) => return Err(Error::ConstructorPanicked { actor: type_name, details }),
         };
         let system = self.address(SYSTEM_ID);
-        Ok(SimpleHost { sys: self, state: &mut state }.create(&system, new, options).0)
+        Ok({
+            let address = SimpleHost { sys: self, shared: &mut state.shared }.create(&system, new, options).0;
+            state.adopt_created();
+            address
+        })
     }
 
     fn tell(&self, to: &ActorAddress, msg: Payload, from_async: bool) -> Result<()> {
@@ -326,8 +344,8 @@ impl SystemImpl for SimpleSystem {
     fn actor_type(&self, address: &ActorAddress) -> Option<&'static str> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match state.cells.get(&address.id()) {
-            Some(Slot::Idle(cell)) => Some(cell.actor.actor_type_name()),
-            _ => None,
+            Some(cell) => Some(cell.actor.actor_type_name()),
+            None => None,
         }
     }
 
@@ -342,31 +360,25 @@ impl SystemImpl for SimpleSystem {
 
     fn shutdown(&self) -> Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.shut_down {
+        if state.shared.shut_down {
             return Ok(());
         }
         let system = self.address(SYSTEM_ID);
-        let mut top_level: Vec<ActorAddress> = state
-            .cells
-            .values()
-            .filter_map(|slot| match slot {
-                Slot::Idle(cell) if cell.parent == system => Some(cell.me.clone()),
-                _ => None,
-            })
-            .collect();
+        let mut top_level: Vec<ActorAddress> =
+            state.cells.values().filter(|cell| cell.parent == system).map(|cell| cell.me.clone()).collect();
         // In creation order, so that shutdown is as deterministic as everything else here.
         top_level.sort_by_key(ActorAddress::id);
         for actor in top_level {
             let env = Envelope { sender: system.clone(), msg: Payload::new(ActorExitRequest::default()) };
-            SimpleHost { sys: self, state: &mut state }.send(&actor, env);
+            SimpleHost { sys: self, shared: &mut state.shared }.send(&actor, env);
         }
         self.run(&mut state, |_| false);
         if !state.cells.is_empty() {
             tracing::warn!(remaining = state.cells.len(), "actors still running at shutdown are dropped");
         }
         state.cells.clear();
-        state.shut_down = true;
-        for slot in state.asks.values_mut().filter(|s| s.is_none()) {
+        state.shared.shut_down = true;
+        for slot in state.shared.asks.values_mut().filter(|s| s.is_none()) {
             *slot = Some(Err(Error::ShutDown(self.node)));
         }
         self.changed.notify_all();
@@ -378,7 +390,7 @@ impl SimpleSystem {
     fn tell_here(&self, to: &ActorAddress, msg: Payload) -> Result<()> {
         let mut state = self.lock()?;
         let env = Envelope { sender: self.address(EXTERNAL_ID), msg };
-        SimpleHost { sys: self, state: &mut state }.send(to, env);
+        SimpleHost { sys: self, shared: &mut state.shared }.send(to, env);
         self.run(&mut state, |_| false);
         Ok(())
     }

@@ -16,7 +16,7 @@ use super::{
     ensure_blocking_allowed, record_dead_letter, reply_result,
 };
 use crate::address::{ActorAddress, NodeId};
-use crate::cell::{Cell, Outcome};
+use crate::cell::{Cell, Delivery, Outcome};
 use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
 use crate::message::Message;
@@ -389,7 +389,11 @@ async fn run_actor(core: Arc<Core>, mut cell: Cell, mailbox: Arc<Mailbox>) {
     'life: loop {
         mailbox.next_batch(&mut batch).await;
         while let Some(env) = batch.pop_front() {
-            if cell.handle(env, &mut host).await == Outcome::Exited {
+            let outcome = match cell.deliver(env, &mut host) {
+                Delivery::Done(outcome) => outcome,
+                Delivery::Async(handler) => handler.await,
+            };
+            if outcome == Outcome::Exited {
                 break 'life;
             }
             budget -= 1;
