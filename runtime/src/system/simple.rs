@@ -50,7 +50,7 @@ struct Shared {
     listened: VecDeque<Payload>,
     names: HashMap<String, ActorAddress>,
     /// Actors created by the handler now running; they join `cells` when it returns.
-    created: Vec<Box<Cell>>,
+    created: Vec<Cell>,
     next_id: u64,
     shut_down: bool,
 }
@@ -197,7 +197,7 @@ impl State {
     /// Moves actors created by the last handler into the map.
     fn adopt_created(&mut self) {
         for cell in self.shared.created.drain(..) {
-            self.cells.insert(cell.me.id(), cell);
+            self.cells.insert(cell.me.id(), Box::new(cell));
         }
     }
 }
@@ -252,7 +252,7 @@ impl Host for SimpleHost<'_> {
                     }
                     None => (parent.clone(), true),
                 };
-                self.shared.created.push(Box::new(Cell::new(actor, me.clone(), parent)));
+                self.shared.created.push(Cell::new(actor, me.clone(), parent));
                 (me, is_child)
             }
             Err(details) => {
