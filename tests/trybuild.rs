@@ -8,8 +8,8 @@
 
 #[rustversion::attr(
     not(stable(1.95)),
-    ignore = "the expected diagnostics in trybuild/fail/*.stderr were recorded with stable rustc 1.95; \
-              run this test with that toolchain, or re-record them with TRYBUILD=overwrite"
+    ignore = "the expected compiler output in trybuild/fail/*.stderr was recorded with stable rustc 1.95 \
+              and differs between releases; run `cargo +1.95.0 test --test trybuild`"
 )]
 #[test]
 fn macros() {

@@ -1,0 +1,7 @@
+use thespian::prelude::*;
+
+#[actor]
+#[derive(Default)]
+struct OnStruct;
+
+fn main() {}

@@ -1,0 +1,7 @@
+use thespian::prelude::*;
+
+#[derive(Debug, Serialize, Deserialize, Message)]
+#[message(rename = "app::Ping")]
+struct Ping;
+
+fn main() {}
