@@ -177,7 +177,9 @@ fn type_text(ty: &Type) -> String {
 
 fn parse(args: TokenStream, input: TokenStream) -> syn::Result<ActorModel> {
     let (wire_name, local) = parse_args(args)?;
-    let mut item: ItemImpl = syn::parse2(input)?;
+    let mut item: ItemImpl = syn::parse2(input).map_err(|e| {
+        syn::Error::new(e.span(), "`#[actor]` goes on an inherent impl block (`impl MyActor { .. }`), not on this item")
+    })?;
     if let Some((_, path, _)) = &item.trait_ {
         return Err(syn::Error::new_spanned(
             path,
@@ -294,20 +296,25 @@ fn arm(handler: &HandlerModel) -> TokenStream {
     }
 }
 
-fn generate(model: ActorModel) -> TokenStream {
-    let item = &model.item;
-    let self_ty = &item.self_ty;
-    let ty_span = self_ty.span();
-    let wire_name = match &model.wire_name {
+/// The name the actor type is registered under: the pinned one, or the module path and type name.
+fn wire_name(pinned: Option<&LitStr>, self_ty: &Type) -> TokenStream {
+    match pinned {
         Some(name) => quote!(#name),
         None => {
-            let bare = match &**self_ty {
+            let bare = match self_ty {
                 Type::Path(p) => p.path.segments.last().map_or_else(|| type_text(self_ty), |s| s.ident.to_string()),
                 other => type_text(other),
             };
             quote!(::core::concat!(::core::module_path!(), "::", #bare))
         }
-    };
+    }
+}
+
+fn generate(model: ActorModel) -> TokenStream {
+    let item = &model.item;
+    let self_ty = &item.self_ty;
+    let ty_span = self_ty.span();
+    let wire_name = wire_name(model.wire_name.as_ref(), self_ty);
 
     // Synchronous handlers run inside `dispatch`; for an async one, `dispatch` only recognises the
     // type and the runtime calls `dispatch_async`, so the synchronous path builds no future.
@@ -353,22 +360,20 @@ fn generate(model: ActorModel) -> TokenStream {
         }
     });
 
-    let checks = model.handlers.iter().map(|h| {
-        let ty = &h.message;
-        quote_spanned! {ty.span()=> const _: () = ::thespian::__private::assert_message::<#ty>(); }
-    });
     let handles = if model.fallback.is_some() {
         // A fallback accepts every message type.
         quote!(impl<__M: ::thespian::Message> ::thespian::Handles<__M> for #self_ty {})
     } else {
+        // Spanned at each message type, so a conflict (one type written two ways) points there.
         let user = model
             .handlers
             .iter()
             .map(|h| &h.message)
-            .filter(|ty| !SYSTEM_MESSAGES.iter().any(|s| last_segment_is(ty, s)));
+            .filter(|ty| !SYSTEM_MESSAGES.iter().any(|s| last_segment_is(ty, s)))
+            .map(|ty| quote_spanned! {ty.span()=> impl ::thespian::Handles<#ty> for #self_ty {} });
         let system = SYSTEM_MESSAGES.iter().map(|s| syn::Ident::new(s, Span::call_site()));
         quote! {
-            #(impl ::thespian::Handles<#user> for #self_ty {})*
+            #(#user)*
             #(impl ::thespian::Handles<::thespian::messages::#system> for #self_ty {})*
         }
     };
@@ -384,7 +389,7 @@ fn generate(model: ActorModel) -> TokenStream {
         let registration = quote! {
             ::thespian::__private::inventory::submit! {
                 ::thespian::__private::ActorRegistration {
-                    wire_name: <#self_ty as ::thespian::ActorType>::WIRE_NAME,
+                    wire_name: #wire_name,
                     type_name: ::core::any::type_name::<#self_ty>,
                     create: {
                         fn __create() -> ::thespian::__private::Box<dyn ::thespian::Actor> {
@@ -395,15 +400,13 @@ fn generate(model: ActorModel) -> TokenStream {
                 }
             }
         };
-        (actor_type, registration, quote!(<Self as ::thespian::ActorType>::WIRE_NAME))
+        (actor_type, registration, wire_name.clone())
     };
 
     quote! {
         #item
 
         const _: () = {
-            #(#checks)*
-
             impl ::thespian::Actor for #self_ty {
                 #[allow(unreachable_code, clippy::needless_return)]
                 fn dispatch(
@@ -432,5 +435,60 @@ fn generate(model: ActorModel) -> TokenStream {
 }
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    Ok(generate(parse(args, input)?))
+    match parse(args.clone(), input.clone()) {
+        Ok(model) => Ok(generate(model)),
+        Err(errors) => Ok(recover(errors, args, input)),
+    }
+}
+
+/// On an error, emits the errors together with the impl block (minus its `#[handler]` marks) and
+/// stand-in trait impls, so that the user sees the real mistake and not a cascade of follow-on
+/// errors about missing methods or traits.
+fn recover(errors: syn::Error, args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut out = errors.into_compile_error();
+    let Ok(mut item) = syn::parse2::<ItemImpl>(input) else { return out };
+    if item.trait_.is_some() || !item.generics.params.is_empty() {
+        return out;
+    }
+    for impl_item in &mut item.items {
+        if let ImplItem::Fn(method) = impl_item {
+            method.attrs.retain(|a| !a.path().is_ident("handler"));
+        }
+    }
+    let self_ty = &item.self_ty;
+    let actor_type = match parse_args(args) {
+        Ok((pinned, false)) => {
+            let wire_name = wire_name(pinned.as_ref(), self_ty);
+            quote! {
+                impl ::thespian::ActorType for #self_ty {
+                    const WIRE_NAME: &'static str = #wire_name;
+                }
+            }
+        }
+        _ => quote!(),
+    };
+    out.extend(quote! {
+        #item
+
+        const _: () = {
+            impl ::thespian::Actor for #self_ty {
+                fn dispatch(
+                    &mut self,
+                    __msg: ::thespian::__private::Payload,
+                    _: &mut ::thespian::Context<'_>,
+                ) -> ::thespian::__private::Dispatch {
+                    ::thespian::__private::Dispatch::Unhandled(__msg)
+                }
+
+                fn actor_type_name(&self) -> &'static str {
+                    ::core::any::type_name::<Self>()
+                }
+            }
+
+            impl<__M: ::thespian::Message> ::thespian::Handles<__M> for #self_ty {}
+
+            #actor_type
+        };
+    });
+    out
 }

@@ -79,6 +79,11 @@ pub trait Actor: Send + 'static {
 }
 
 /// An actor type that can be created by the system: `#[actor]` implements it for `Default` types.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be created by type",
+    label = "not an `#[actor]` type with `Default`",
+    note = "`create_actor::<A>()` needs an `#[actor]` type that implements `Default`; create an `#[actor(local)]` actor from a value with `create_actor_from(..)`"
+)]
 pub trait ActorType: Actor + Default {
     /// The name the type is registered under, for creation in another process.
     const WIRE_NAME: &'static str;

@@ -169,7 +169,7 @@ impl AsRef<ActorAddress> for ActorAddress {
     label = "`{Self}` does not handle `{M}`",
     note = "add a `#[handler]` method taking `{M}` to the `#[actor] impl {Self}` block, or send through an untyped `ActorAddress`"
 )]
-pub trait Handles<M: Message> {}
+pub trait Handles<M> {}
 
 /// Something a message of type `M` can be sent to: any [`ActorAddress`], or an [`Addr<A>`] whose
 /// actor handles `M`.

@@ -79,9 +79,6 @@ pub mod __private {
     pub use std::any::{Any, TypeId};
     pub use std::boxed::Box;
     pub use typetag;
-
-    /// Checks at compile time, with the span of the user's type, that a handler parameter is a message.
-    pub const fn assert_message<T: crate::Message>() {}
 }
 
 /// The README's code, compiled and run as a doc test so it cannot drift from the API.
