@@ -3,9 +3,7 @@
 //! A base owns the mailbox and the scheduling; it hands each envelope to [`Cell::handle`], which
 //! runs the handler (catching panics), applies the exit rules and says whether the actor is done.
 
-use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
 
 use futures_util::FutureExt;
 
@@ -27,11 +25,20 @@ pub(crate) enum Outcome {
 }
 
 /// What [`Cell::deliver`] did with a message.
-pub(crate) enum Delivery<'a> {
+pub(crate) enum Delivery {
     /// Handled synchronously.
     Done(Outcome),
-    /// An `async fn` handler is running: await this before the next message.
-    Async(Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>),
+    /// The message is for an `async fn` handler: run it with [`Cell::run_async`] to completion
+    /// before the next message.
+    Async(AsyncJob),
+}
+
+/// A message bound for an `async fn` handler. It owns everything it needs, so a base may move
+/// the cell and the job into a future of its own.
+pub(crate) struct AsyncJob {
+    msg: Payload,
+    sender: ActorAddress,
+    facts: Facts,
 }
 
 /// What is known of a message before its handler consumes it.
@@ -62,7 +69,7 @@ impl Cell {
     ///
     /// A synchronous handler runs to completion here, with no future built; an `async fn` handler
     /// comes back as [`Delivery::Async`], the one case that allocates a continuation.
-    pub fn deliver<'a>(&'a mut self, env: Envelope, host: &'a mut dyn Host) -> Delivery<'a> {
+    pub fn deliver(&mut self, env: Envelope, host: &mut dyn Host) -> Delivery {
         let exit_request = env.msg.downcast_ref::<ActorExitRequest>().map(|r| r.recursive);
         if let Some(child) = env.msg.downcast_ref::<ChildActorExited>() {
             self.children.retain(|c| *c != child.child);
@@ -97,33 +104,34 @@ impl Cell {
                 }
                 Ok(())
             }
-            Ok(Dispatch::Async(msg)) => {
-                let sender = cx.sender;
-                return Delivery::Async(Box::pin(async move {
-                    let mut cx = Context {
-                        host: &mut *host,
-                        me: &self.me,
-                        parent: &self.parent,
-                        children: &mut self.children,
-                        sender,
-                        exit_requested: false,
-                    };
-                    let result = match catch_unwind(AssertUnwindSafe(|| self.actor.dispatch_async(msg, &mut cx))) {
-                        Ok(future) => {
-                            AssertUnwindSafe(future).catch_unwind().await.unwrap_or_else(|p| Err(panic_error(p)))
-                        }
-                        Err(panic) => Err(panic_error(panic)),
-                    };
-                    let (exit_requested, sender) = (cx.exit_requested, cx.sender);
-                    self.finish(facts, result, exit_requested, sender, host)
-                }));
-            }
+            Ok(Dispatch::Async(msg)) => return Delivery::Async(AsyncJob { msg, sender: cx.sender, facts }),
             Err(panic) => Err(panic_error(panic)),
         };
         // The sender is needed again only if the handler failed; take it back rather than clone it
         // for every message.
         let (exit_requested, sender) = (cx.exit_requested, cx.sender);
         Delivery::Done(self.finish(facts, result, exit_requested, sender, host))
+    }
+
+    /// Runs an `async fn` handler to completion, then does what [`deliver`](Self::deliver) does
+    /// after a synchronous one.
+    pub async fn run_async(&mut self, job: AsyncJob, host: &mut dyn Host) -> Outcome {
+        let AsyncJob { msg, sender, facts } = job;
+        let mut cx = Context {
+            host: &mut *host,
+            me: &self.me,
+            parent: &self.parent,
+            children: &mut self.children,
+            sender,
+            exit_requested: false,
+        };
+        let actor = &mut self.actor;
+        let result = match catch_unwind(AssertUnwindSafe(|| actor.dispatch_async(msg, &mut cx))) {
+            Ok(future) => AssertUnwindSafe(future).catch_unwind().await.unwrap_or_else(|p| Err(panic_error(p))),
+            Err(panic) => Err(panic_error(panic)),
+        };
+        let (exit_requested, sender) = (cx.exit_requested, cx.sender);
+        self.finish(facts, result, exit_requested, sender, host)
     }
 
     /// After the handler: report a failure to the sender, and start or continue an exit.

@@ -100,7 +100,7 @@ impl SimpleSystem {
                 };
                 let outcome = match cell.deliver(env, &mut host) {
                     Delivery::Done(outcome) => outcome,
-                    Delivery::Async(handler) => handler.await,
+                    Delivery::Async(job) => cell.run_async(job, &mut host).await,
                 };
                 state.adopt_created();
                 if outcome == Outcome::Exited

@@ -391,7 +391,7 @@ async fn run_actor(core: Arc<Core>, mut cell: Cell, mailbox: Arc<Mailbox>) {
         while let Some(env) = batch.pop_front() {
             let outcome = match cell.deliver(env, &mut host) {
                 Delivery::Done(outcome) => outcome,
-                Delivery::Async(handler) => handler.await,
+                Delivery::Async(job) => cell.run_async(job, &mut host).await,
             };
             if outcome == Outcome::Exited {
                 break 'life;
