@@ -1,12 +1,16 @@
-//! The `Threaded` base: every actor is a task on a multi-thread tokio runtime owned by the system.
+//! The `Threaded` base: actors run in parallel on a pool of worker threads owned by the system.
 //!
-//! An actor's mailbox is an unbounded tokio channel; its address carries the sending half, so a
-//! send is one push with no lookup and no lock. An idle actor is a parked task: no wake-ups.
+//! Each actor has a mailbox its address points straight at, so a send is one push with no lookup.
+//! An actor is scheduled on the pool only while it has mail (see `scheduler` and `runner`); an idle
+//! actor is a few hundred bytes and costs no wake-ups. The system also owns a small tokio runtime
+//! whose timers and I/O the workers use, for `async fn` handlers, `ask` timeouts and the async API.
 
-use std::collections::{HashMap, VecDeque};
+mod runner;
+mod scheduler;
+
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -16,12 +20,14 @@ use super::{
     ensure_blocking_allowed, record_dead_letter, reply_result,
 };
 use crate::address::{ActorAddress, NodeId};
-use crate::cell::{Cell, Delivery, Outcome};
+use crate::cell::Cell;
 use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::messages::{ActorExitRequest, ChildActorExited};
 use crate::payload::Payload;
+use runner::ActorRunner;
+use scheduler::Scheduler;
 
 const SYSTEM_ID: u64 = 0;
 const EXTERNAL_ID: u64 = 1;
@@ -37,6 +43,7 @@ pub(super) struct ThreadedSystem {
 struct Core {
     node: NodeId,
     handle: tokio::runtime::Handle,
+    scheduler: Arc<Scheduler>,
     next_id: AtomicU64,
     /// Live actors by id: for addresses without a route (deserialized ones) and for shutdown.
     registry: Mutex<IdMap<Entry>>,
@@ -54,82 +61,6 @@ struct Core {
 struct Entry {
     route: Route,
     parent: u64,
-}
-
-/// An actor's mailbox, as reached through its address.
-///
-/// A queue behind a mutex that the actor empties a whole batch at a time: a sender takes the lock
-/// once per message, the actor once per batch, and nothing is allocated until mail arrives, so an
-/// idle actor costs a few dozen bytes here.
-struct Mailbox {
-    state: Mutex<MailboxState>,
-    actor_type: &'static str,
-}
-
-#[derive(Default)]
-struct MailboxState {
-    queue: VecDeque<Envelope>,
-    /// The actor's task, when it is parked waiting for mail.
-    waker: Option<Waker>,
-    closed: bool,
-}
-
-impl Mailbox {
-    fn new(actor_type: &'static str) -> Self {
-        Mailbox { state: Mutex::new(MailboxState::default()), actor_type }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, MailboxState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Waits for mail and swaps the whole queue into `batch` (which must be empty).
-    async fn next_batch(&self, batch: &mut VecDeque<Envelope>) {
-        std::future::poll_fn(|cx| {
-            let mut state = self.lock();
-            if state.queue.is_empty() {
-                match &state.waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => state.waker = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            } else {
-                std::mem::swap(&mut state.queue, batch);
-                Poll::Ready(())
-            }
-        })
-        .await
-    }
-
-    /// Refuses further mail and returns what is still queued.
-    fn close(&self) -> VecDeque<Envelope> {
-        let mut state = self.lock();
-        state.closed = true;
-        state.waker = None;
-        std::mem::take(&mut state.queue)
-    }
-}
-
-impl Deliver for Mailbox {
-    #[inline]
-    fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope> {
-        let waker = {
-            let mut state = self.lock();
-            if state.closed {
-                return Err(env);
-            }
-            state.queue.push_back(env);
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        Ok(())
-    }
-
-    fn actor_type(&self) -> Option<&'static str> {
-        (!self.lock().closed).then_some(self.actor_type)
-    }
 }
 
 /// What an `ask` receives: the reply, or why there is none.
@@ -190,16 +121,20 @@ impl Deliver for ExternalEndpoint {
 
 impl ThreadedSystem {
     pub fn new(node: NodeId, worker_threads: Option<usize>, shutdown_timeout: Duration) -> Result<Self> {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.enable_all().thread_name("thespian-worker");
-        if let Some(n) = worker_threads {
-            builder.worker_threads(n);
-        }
-        let runtime = builder.build()?;
+        // Timers and I/O for async handlers, `ask` timeouts and the async API; actors run on the
+        // scheduler's workers, which enter this runtime.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("thespian-io")
+            .build()?;
+        let workers = worker_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let scheduler = Scheduler::start(workers, runtime.handle().clone())?;
         let (listen_tx, listen_rx) = mpsc::unbounded_channel();
         let core = Arc::new(Core {
             node,
             handle: runtime.handle().clone(),
+            scheduler,
             next_id: AtomicU64::new(FIRST_ACTOR_ID),
             registry: Mutex::new(IdMap::default()),
             retired: Condvar::new(),
@@ -260,6 +195,12 @@ impl Core {
         record_dead_letter(&self.dead_letters, target, &env);
     }
 
+    /// Forgets an exited actor; `shutdown` waits for the registry to empty.
+    fn deregister(&self, actor: &ActorAddress) {
+        self.registry.lock().unwrap_or_else(|e| e.into_inner()).remove(&actor.id());
+        self.retired.notify_all();
+    }
+
     /// Registers and starts an actor; `None` when the constructor panicked (the address is then dead).
     fn create(
         self: &Arc<Self>,
@@ -281,8 +222,8 @@ impl Core {
                 return (ActorAddress::new(self.node, id, None), true, Some(details));
             }
         };
-        let mailbox = Arc::new(Mailbox::new(actor_type));
-        let route: Route = mailbox.clone();
+        let runner = ActorRunner::new(self.clone(), actor_type);
+        let route: Route = runner.clone();
         let me = ActorAddress::new(self.node, id, Some(route.clone()));
         let (parent, is_child) = match options.global_name {
             Some(name) => {
@@ -297,8 +238,7 @@ impl Core {
             None => (parent.clone(), true),
         };
         self.registry.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Entry { route, parent: parent.id() });
-        let cell = Cell::new(actor, me.clone(), parent);
-        self.handle.spawn(run_actor(self.clone(), cell, mailbox));
+        runner.install(Cell::new(actor, me.clone(), parent));
         (me, is_child, None)
     }
 
@@ -325,10 +265,12 @@ impl Core {
 }
 
 /// The Threaded base's side of a handler's [`Context`](crate::Context).
+/// The route last looked up for an address that carried none (a sender): replies hit it.
+type RouteCache = Option<(u64, Route)>;
+
 struct ThreadedHost<'c> {
     core: &'c Arc<Core>,
-    /// The route last looked up for an address that carried none: replies to a sender hit it.
-    cached: Option<(u64, Route)>,
+    routes: RouteCache,
 }
 
 impl Host for ThreadedHost<'_> {
@@ -338,7 +280,7 @@ impl Host for ThreadedHost<'_> {
             return self.core.deliver(route, to, env);
         }
         if to.node() == self.core.node
-            && let Some((id, route)) = &self.cached
+            && let Some((id, route)) = &self.routes
             && *id == to.id()
         {
             return self.core.deliver(route, to, env);
@@ -346,7 +288,7 @@ impl Host for ThreadedHost<'_> {
         match self.core.resolve(to) {
             Some(route) => {
                 self.core.deliver(&route, to, env);
-                self.cached = Some((to.id(), route));
+                self.routes = Some((to.id(), route));
             }
             None => self.core.dead_letter(to, env),
         }
@@ -376,46 +318,6 @@ impl Host for ThreadedHost<'_> {
         self.core.unhandled.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(%actor, message = msg.wire_name(), "no handler for message");
     }
-}
-
-/// Messages an actor handles in a row before it lets other tasks on its worker run.
-const FAIRNESS_BUDGET: u32 = 512;
-
-/// An actor's task: deliver mail until the actor has exited, then retire it.
-async fn run_actor(core: Arc<Core>, mut cell: Cell, mailbox: Arc<Mailbox>) {
-    let mut host = ThreadedHost { core: &core, cached: None };
-    let mut batch = VecDeque::new();
-    let mut budget = FAIRNESS_BUDGET;
-    'life: loop {
-        mailbox.next_batch(&mut batch).await;
-        while let Some(env) = batch.pop_front() {
-            let outcome = match cell.deliver(env, &mut host) {
-                Delivery::Done(outcome) => outcome,
-                Delivery::Async(job) => cell.run_async(job, &mut host).await,
-            };
-            if outcome == Outcome::Exited {
-                break 'life;
-            }
-            budget -= 1;
-            if budget == 0 {
-                budget = FAIRNESS_BUDGET;
-                tokio::task::yield_now().await;
-            }
-        }
-    }
-    // Free the global name first: once sends fail, the name must already be reusable.
-    core.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, a| *a != cell.me);
-    // Refuse new mail, then turn what is still queued into dead letters, in order.
-    let rest = mailbox.close();
-    for env in batch.into_iter().chain(rest) {
-        core.dead_letter(&cell.me, env);
-    }
-    let note = Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child: cell.me.clone() }) };
-    let (me, parent) = (cell.me.clone(), cell.parent.clone());
-    drop(cell);
-    core.send(&parent, note);
-    core.registry.lock().unwrap_or_else(|e| e.into_inner()).remove(&me.id());
-    core.retired.notify_all();
 }
 
 impl SystemImpl for ThreadedSystem {
@@ -522,6 +424,7 @@ impl SystemImpl for ThreadedSystem {
         }
         registry.clear();
         drop(registry);
+        self.core.scheduler.stop();
         if let Some(runtime) = self.runtime.lock().unwrap_or_else(|e| e.into_inner()).take() {
             if tokio::runtime::Handle::try_current().is_ok() {
                 runtime.shutdown_background();

@@ -1,0 +1,266 @@
+//! One actor of the `Threaded` base: its mailbox, whether it is scheduled, and a run on a worker.
+//!
+//! The scheduling state is two bits. `SCHEDULED`: the actor is queued or running, so nobody else
+//! may queue it. `NOTIFIED`: something happened (mail, or its async handler was woken) while it
+//! was scheduled; the run that is going on must look again before it lets go. A run clears
+//! `NOTIFIED`, works, and then releases `SCHEDULED` only if `NOTIFIED` is still clear — so no
+//! message and no wake-up is ever missed, and an actor never runs on two workers at once.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+
+use super::scheduler::{Runnable, Task};
+use super::{Core, RouteCache, ThreadedHost};
+use crate::cell::{Cell, Delivery, Outcome};
+use crate::messages::ChildActorExited;
+use crate::payload::Payload;
+use crate::system::{Deliver, Envelope};
+
+const SCHEDULED: u8 = 0b01;
+const NOTIFIED: u8 = 0b10;
+
+/// Messages an actor handles in one run before it goes to the back of the queue.
+const BUDGET: u32 = 256;
+
+/// An actor's async handler in progress; it gives back the cell when it is done.
+type Suspended = Pin<Box<dyn Future<Output = (Box<Cell>, RouteCache, Outcome)> + Send>>;
+
+pub(super) struct ActorRunner {
+    this: Weak<ActorRunner>,
+    core: Arc<Core>,
+    actor_type: &'static str,
+    state: AtomicU8,
+    mailbox: Mutex<Mailbox>,
+    /// Locked only by the worker running the actor (the `SCHEDULED` bit makes that one at a time).
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Mailbox {
+    queue: VecDeque<Envelope>,
+    closed: bool,
+}
+
+struct Inner {
+    activity: Activity,
+    /// Mail taken from the mailbox in one go and not yet handled.
+    batch: VecDeque<Envelope>,
+    /// The sender route last looked up; replies hit it.
+    routes: RouteCache,
+}
+
+enum Activity {
+    Ready(Box<Cell>),
+    Suspended(Suspended),
+    Retired,
+}
+
+/// What a stretch of work ended with.
+enum Pause {
+    /// Nothing to do: no mail, or an async handler waiting to be woken.
+    Idle,
+    /// Out of budget with mail left.
+    Yield,
+    /// The actor has exited.
+    Retired,
+}
+
+impl ActorRunner {
+    /// A new actor, not yet scheduled (it is, on its first message).
+    pub fn new(core: Arc<Core>, actor_type: &'static str) -> Arc<Self> {
+        Arc::new_cyclic(|this| ActorRunner {
+            this: this.clone(),
+            core,
+            actor_type,
+            state: AtomicU8::new(0),
+            mailbox: Mutex::new(Mailbox::default()),
+            inner: Mutex::new(Inner { activity: Activity::Retired, batch: VecDeque::new(), routes: None }),
+        })
+    }
+
+    /// Installs the actor's cell (its address needs the runner to exist first).
+    pub fn install(&self, cell: Cell) {
+        self.lock_inner().activity = Activity::Ready(Box::new(cell));
+    }
+
+    fn lock_inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_mailbox(&self) -> MutexGuard<'_, Mailbox> {
+        self.mailbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks for a run: queues the actor unless it is queued or running, in which case the run
+    /// going on is told to look again.
+    fn request_run(&self) {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let (wanted, queue) = if state & SCHEDULED == 0 {
+                (state | SCHEDULED, true)
+            } else if state & NOTIFIED == 0 {
+                (state | NOTIFIED, false)
+            } else {
+                return;
+            };
+            match self.state.compare_exchange_weak(state, wanted, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    if queue && let Some(this) = self.this.upgrade() {
+                        self.core.scheduler.schedule(this);
+                    }
+                    return;
+                }
+                Err(actual) => state = actual,
+            }
+        }
+    }
+
+    /// Handles mail (and polls a suspended handler) until there is nothing to do, the budget is
+    /// spent, or the actor exits.
+    fn work(self: &Arc<Self>, inner: &mut Inner, budget: &mut u32) -> Pause {
+        loop {
+            match &mut inner.activity {
+                Activity::Retired => return Pause::Retired,
+                Activity::Suspended(handler) => {
+                    let waker = Waker::from(self.clone());
+                    match handler.as_mut().poll(&mut TaskContext::from_waker(&waker)) {
+                        Poll::Pending => return Pause::Idle,
+                        Poll::Ready((cell, routes, outcome)) => {
+                            inner.routes = routes;
+                            if outcome == Outcome::Exited {
+                                self.retire(*cell, inner);
+                                return Pause::Retired;
+                            }
+                            inner.activity = Activity::Ready(cell);
+                        }
+                    }
+                }
+                Activity::Ready(cell) => {
+                    if inner.batch.is_empty() {
+                        let mut mailbox = self.lock_mailbox();
+                        if mailbox.queue.is_empty() {
+                            return Pause::Idle;
+                        }
+                        std::mem::swap(&mut mailbox.queue, &mut inner.batch);
+                    }
+                    if *budget == 0 {
+                        return Pause::Yield;
+                    }
+                    *budget -= 1;
+                    let Some(env) = inner.batch.pop_front() else { continue };
+                    let mut host = ThreadedHost { core: &self.core, routes: inner.routes.take() };
+                    let delivery = cell.deliver(env, &mut host);
+                    inner.routes = host.routes;
+                    match delivery {
+                        Delivery::Done(Outcome::Running) => {}
+                        Delivery::Done(Outcome::Exited) => {
+                            if let Activity::Ready(cell) = std::mem::replace(&mut inner.activity, Activity::Retired) {
+                                self.retire(*cell, inner);
+                            }
+                            return Pause::Retired;
+                        }
+                        Delivery::Async(job) => {
+                            let Activity::Ready(mut cell) = std::mem::replace(&mut inner.activity, Activity::Retired)
+                            else {
+                                unreachable!("the cell was just used")
+                            };
+                            let core = self.core.clone();
+                            let routes = inner.routes.take();
+                            inner.activity = Activity::Suspended(Box::pin(async move {
+                                let mut host = ThreadedHost { core: &core, routes };
+                                let outcome = cell.run_async(job, &mut host).await;
+                                (cell, host.routes, outcome)
+                            }));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The actor has exited: free its name, refuse and dead-letter its mail, tell its parent.
+    fn retire(&self, cell: Cell, inner: &mut Inner) {
+        inner.activity = Activity::Retired;
+        let core = &self.core;
+        // Free the global name first: once sends fail, the name must already be reusable.
+        core.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, a| *a != cell.me);
+        let rest = {
+            let mut mailbox = self.lock_mailbox();
+            mailbox.closed = true;
+            std::mem::take(&mut mailbox.queue)
+        };
+        for env in inner.batch.drain(..).chain(rest) {
+            core.dead_letter(&cell.me, env);
+        }
+        let Cell { me, parent, .. } = cell;
+        let note = Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child: me.clone() }) };
+        core.send(&parent, note);
+        core.deregister(&me);
+    }
+}
+
+impl Runnable for ActorRunner {
+    fn run(self: Arc<Self>) {
+        let mut guard = self.lock_inner();
+        let inner = &mut *guard;
+        let mut budget = BUDGET;
+        loop {
+            self.state.fetch_and(!NOTIFIED, Ordering::AcqRel);
+            match self.work(inner, &mut budget) {
+                // Stays scheduled for good: nothing will queue it again.
+                Pause::Retired => return,
+                Pause::Yield => {
+                    drop(guard);
+                    let task: Task = self.clone();
+                    self.core.scheduler.reschedule(task);
+                    return;
+                }
+                Pause::Idle => {
+                    if self.state.compare_exchange(SCHEDULED, 0, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                        return;
+                    }
+                    // Notified while working: look again.
+                }
+            }
+        }
+    }
+}
+
+impl Wake for ActorRunner {
+    fn wake(self: Arc<Self>) {
+        self.request_run();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.request_run();
+    }
+}
+
+impl Deliver for ActorRunner {
+    #[inline]
+    fn deliver(&self, env: Envelope) -> Result<(), Envelope> {
+        {
+            let mut mailbox = self.lock_mailbox();
+            if mailbox.closed {
+                return Err(env);
+            }
+            mailbox.queue.push_back(env);
+        }
+        self.request_run();
+        Ok(())
+    }
+
+    fn actor_type(&self) -> Option<&'static str> {
+        (!self.lock_mailbox().closed).then_some(self.actor_type)
+    }
+}
+
+impl std::fmt::Debug for ActorRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActorRunner").field("actor_type", &self.actor_type).finish_non_exhaustive()
+    }
+}
