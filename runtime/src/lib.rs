@@ -29,7 +29,7 @@
 //! | Base | Runs actors | For |
 //! |---|---|---|
 //! | [`SystemBase::Simple`] (default) | one at a time, in the caller's thread, in send order | tests, debugging, deterministic replays |
-//! | [`SystemBase::Threaded`] | as tasks on a multi-thread tokio runtime owned by the system | parallel work in one process |
+//! | [`SystemBase::Threaded`] | in parallel on a pool of worker threads owned by the system (one per core); `async fn` handlers can use tokio's timers and I/O | parallel work in one process |
 
 #![deny(missing_docs)]
 

@@ -179,8 +179,9 @@ pub enum SystemBase {
     /// the messages were sent, while `tell`, `ask` or `listen` runs. For tests and debugging.
     #[default]
     Simple,
-    /// Parallel, in-process: every actor is a task on a multi-thread tokio runtime owned by the
-    /// system.
+    /// Parallel, in-process: actors run on a pool of worker threads owned by the system (one per
+    /// core unless configured), each actor one message at a time. The system also owns a tokio
+    /// runtime, so `async fn` handlers may await tokio timers and I/O.
     Threaded,
 }
 
