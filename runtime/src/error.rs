@@ -35,6 +35,15 @@ pub enum Error {
         details: String,
     },
 
+    /// No actor type is registered under this name in this program.
+    #[error("no actor type named `{name}` is registered in system {system}'s program")]
+    UnknownActorType {
+        /// The name asked for.
+        name: String,
+        /// The system asked.
+        system: NodeId,
+    },
+
     /// The address does not name a live actor of the requested type.
     #[error("address {address} is not an actor of type `{expected}` ({found})")]
     WrongActorType {

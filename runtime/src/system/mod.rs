@@ -125,6 +125,12 @@ impl NewActor {
         NewActor { type_name: std::any::type_name::<A>(), make: Make::Instance(Box::new(instance)) }
     }
 
+    /// An actor type registered under `wire_name`, as another process would ask for it.
+    pub fn by_name(wire_name: &str) -> Option<Self> {
+        let registration = crate::actor::actor_registration(wire_name)?;
+        Some(NewActor { type_name: registration.wire_name, make: Make::Default(registration.create) })
+    }
+
     /// An actor already constructed (its constructor has run).
     pub fn built(type_name: &'static str, actor: Box<dyn Actor>) -> Self {
         NewActor { type_name, make: Make::Instance(actor) }
@@ -342,6 +348,34 @@ impl ActorSystem {
     /// Creates a top-level actor from an instance (local only).
     pub fn create_actor_from<A: Actor>(&self, instance: A) -> Result<Addr<A>> {
         self.inner.create(NewActor::from_instance(instance), ActorOptions::default()).map(Addr::unchecked)
+    }
+
+    /// Creates a top-level actor of the type registered under `wire_name` (how another process
+    /// asks for an actor it has no type for).
+    ///
+    /// ```
+    /// use thespian::prelude::*;
+    ///
+    /// #[derive(Default)]
+    /// struct Greeter;
+    ///
+    /// #[actor(name = "docs.Greeter")]
+    /// impl Greeter {
+    ///     #[handler]
+    ///     fn greet(&mut self, name: String) -> String { format!("hello, {name}") }
+    /// }
+    ///
+    /// let system = ActorSystem::new()?;
+    /// let greeter = system.create_actor_by_name("docs.Greeter", ActorOptions::new())?;
+    /// let reply: String = system.ask(&greeter, "ann", Duration::from_secs(1))?;
+    /// assert_eq!(reply, "hello, ann");
+    /// assert!(matches!(system.create_actor_by_name("no.Such", ActorOptions::new()), Err(Error::UnknownActorType { .. })));
+    /// # Ok::<(), thespian::Error>(())
+    /// ```
+    pub fn create_actor_by_name(&self, wire_name: &str, options: ActorOptions) -> Result<ActorAddress> {
+        let new = NewActor::by_name(wire_name)
+            .ok_or_else(|| Error::UnknownActorType { name: wire_name.to_owned(), system: self.node() })?;
+        self.inner.create(new, options)
     }
 
     /// Checks that `address` is a live local actor of type `A` and returns its typed address.
