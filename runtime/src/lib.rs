@@ -41,6 +41,7 @@ mod error;
 pub mod message;
 pub mod messages;
 mod payload;
+mod queue;
 mod system;
 
 pub use actor::{Actor, ActorType, Dispatch, HandlerError, HandlerOutput};

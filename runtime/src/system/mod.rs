@@ -53,7 +53,9 @@ impl std::hash::Hasher for IdHasher {
 
     #[inline]
     fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // The low bits (the bucket) stay the id's own, so actors created and retired in order
+        // touch neighbouring buckets; the high bits (hashbrown's tag) are mixed.
+        self.0 = n ^ (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) & 0xFFFF_0000_0000_0000);
     }
 
     #[inline]

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::messages::{ActorExitRequest, ChildActorExited};
 use crate::payload::Payload;
+use crate::queue::ChunkedQueue;
 
 /// The system itself: parent of top-level actors.
 const SYSTEM_ID: u64 = 0;
@@ -44,7 +45,7 @@ struct State {
 }
 
 struct Shared {
-    queue: VecDeque<(u64, Envelope)>,
+    queue: ChunkedQueue<(u64, Envelope)>,
     /// Reply slots of asks in progress: `None` until the reply (or a failure) arrives.
     asks: IdMap<Option<Result<Payload>>>,
     listened: VecDeque<Payload>,
@@ -63,7 +64,7 @@ impl SimpleSystem {
             state: Mutex::new(State {
                 cells: IdMap::default(),
                 shared: Shared {
-                    queue: VecDeque::new(),
+                    queue: ChunkedQueue::default(),
                     asks: IdMap::default(),
                     listened: VecDeque::new(),
                     names: HashMap::new(),
@@ -195,7 +196,11 @@ impl SimpleSystem {
 
 impl State {
     /// Moves actors created by the last handler into the map.
+    #[inline]
     fn adopt_created(&mut self) {
+        if self.shared.created.is_empty() {
+            return;
+        }
         for cell in self.shared.created.drain(..) {
             self.cells.insert(cell.me.id(), Box::new(cell));
         }
@@ -215,11 +220,9 @@ impl Host for SimpleHost<'_> {
             return self.dead_letter(to, env);
         }
         let id = to.id();
-        if id == EXTERNAL_ID {
-            self.shared.listened.push_back(env.msg);
-            self.sys.changed.notify_all();
-        } else if id == SYSTEM_ID && env.msg.is::<ChildActorExited>() {
-            // A top-level actor has exited; the system keeps no further record of it.
+        if id >= FIRST_ACTOR_ID && (self.shared.asks.is_empty() || !self.shared.asks.contains_key(&id)) {
+            // An actor (whether it still exists is checked on delivery, in order).
+            self.shared.queue.push_back((id, env));
         } else if let Some(slot) = self.shared.asks.get_mut(&id) {
             match slot {
                 None => {
@@ -229,9 +232,12 @@ impl Host for SimpleHost<'_> {
                 // A second reply to one ask is a dead letter, never a stale reply later.
                 Some(_) => self.dead_letter(to, env),
             }
-        } else {
-            // An actor (whether it still exists is checked on delivery, in order).
-            self.shared.queue.push_back((id, env));
+        } else if id == EXTERNAL_ID {
+            self.shared.listened.push_back(env.msg);
+            self.sys.changed.notify_all();
+        } else if !env.msg.is::<ChildActorExited>() {
+            // The system endpoint takes only the exit notices of top-level actors.
+            self.dead_letter(to, env);
         }
     }
 

@@ -6,7 +6,6 @@
 //! `NOTIFIED`, works, and then releases `SCHEDULED` only if `NOTIFIED` is still clear — so no
 //! message and no wake-up is ever missed, and an actor never runs on two workers at once.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -18,6 +17,7 @@ use super::{Core, RouteCache, ThreadedHost};
 use crate::cell::{Cell, Delivery, Outcome};
 use crate::messages::ChildActorExited;
 use crate::payload::Payload;
+use crate::queue::ChunkedQueue;
 use crate::system::{Deliver, Envelope};
 
 const SCHEDULED: u8 = 0b01;
@@ -41,14 +41,14 @@ pub(super) struct ActorRunner {
 
 #[derive(Default)]
 struct Mailbox {
-    queue: VecDeque<Envelope>,
+    queue: ChunkedQueue<Envelope>,
     closed: bool,
 }
 
 struct Inner {
     activity: Activity,
     /// Mail taken from the mailbox in one go and not yet handled.
-    batch: VecDeque<Envelope>,
+    batch: ChunkedQueue<Envelope>,
     /// The sender route last looked up; replies hit it.
     routes: RouteCache,
 }
@@ -78,7 +78,7 @@ impl ActorRunner {
             actor_type,
             state: AtomicU8::new(0),
             mailbox: Mutex::new(Mailbox::default()),
-            inner: Mutex::new(Inner { activity: Activity::Retired, batch: VecDeque::new(), routes: None }),
+            inner: Mutex::new(Inner { activity: Activity::Retired, batch: ChunkedQueue::default(), routes: None }),
         })
     }
 
@@ -193,7 +193,8 @@ impl ActorRunner {
             mailbox.closed = true;
             std::mem::take(&mut mailbox.queue)
         };
-        for env in inner.batch.drain(..).chain(rest) {
+        let mut rest = rest;
+        for env in inner.batch.drain().chain(rest.drain()) {
             core.dead_letter(&cell.me, env);
         }
         let Cell { me, parent, .. } = cell;
