@@ -58,7 +58,9 @@ impl<T> ChunkedQueue<T> {
     pub fn pop_front(&mut self) -> Option<T> {
         let front = self.chunks.front_mut()?;
         let value = front.pop_front();
-        if front.is_empty() {
+        // The last chunk stays when it empties: a queue that fills and empties one message at a
+        // time (a request and its reply) keeps using it without touching the allocator.
+        if front.is_empty() && self.chunks.len() > 1 {
             self.retire_front();
         }
         if value.is_some() {
@@ -115,5 +117,6 @@ mod tests {
         assert!(q.chunks.iter().all(|c| c.capacity() < 2 * MAX_CHUNK));
         q.drain().for_each(drop);
         assert!(q.spare.len() <= SPARE_CHUNKS);
+        assert_eq!(q.chunks.len(), 1, "the last chunk is kept for the next message");
     }
 }
