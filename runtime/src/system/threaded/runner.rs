@@ -185,6 +185,9 @@ impl ActorRunner {
     /// The actor has exited: free its name, refuse and dead-letter its mail, tell its parent.
     fn retire(&self, cell: Cell, inner: &mut Inner) {
         inner.activity = Activity::Retired;
+        // Two actors that replied to each other cache each other's route: let go of it, or the
+        // pair would keep each other alive after both have exited.
+        inner.routes = None;
         let core = &self.core;
         // Free the global name first: once sends fail, the name must already be reusable.
         core.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, a| *a != cell.me);
