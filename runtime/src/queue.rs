@@ -29,6 +29,11 @@ impl<T> Default for ChunkedQueue<T> {
 
 impl<T> ChunkedQueue<T> {
     #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

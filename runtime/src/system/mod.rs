@@ -77,6 +77,14 @@ pub(crate) struct Envelope {
 pub(crate) trait Deliver: Send + Sync {
     /// Hands the envelope over, or gives it back when the destination is gone.
     fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope>;
+    /// Hands over several envelopes in order, passing back each one it cannot take.
+    fn deliver_all(&self, envs: &mut Vec<Envelope>, rejected: &mut dyn FnMut(Envelope)) {
+        for env in envs.drain(..) {
+            if let Err(env) = self.deliver(env) {
+                rejected(env);
+            }
+        }
+    }
     /// A message sent from this endpoint found its target gone (used by `ask` to fail at once).
     fn target_gone(&self, _target: &ActorAddress) {}
     /// The actor type behind this route, if it is an actor.

@@ -271,23 +271,78 @@ type RouteCache = Option<(u64, Route)>;
 struct ThreadedHost<'c> {
     core: &'c Arc<Core>,
     routes: RouteCache,
+    /// Present while a synchronous handler runs: its sends are handed over in batches.
+    outbox: Option<Outbox>,
+}
+
+/// Consecutive sends of one synchronous handler to one target, handed over under one lock when
+/// the handler returns, when it sends elsewhere or asks, or every [`OUTBOX_BATCH`] messages. Per
+/// sender→receiver order is kept; the receiver gets its mail in batches instead of contending for
+/// its mailbox once per message.
+struct Outbox {
+    target: Option<(Route, ActorAddress)>,
+    envs: Vec<Envelope>,
+}
+
+const OUTBOX_BATCH: usize = 64;
+
+impl ThreadedHost<'_> {
+    fn new(core: &Arc<Core>, routes: RouteCache, outbox: Option<Vec<Envelope>>) -> ThreadedHost<'_> {
+        ThreadedHost { core, routes, outbox: outbox.map(|envs| Outbox { target: None, envs }) }
+    }
+
+    /// Hands over what the outbox holds.
+    fn flush(&mut self) {
+        if let Some(outbox) = &mut self.outbox
+            && let Some((route, target)) = outbox.target.take()
+        {
+            let core = self.core;
+            route.deliver_all(&mut outbox.envs, &mut |env| core.dead_letter(&target, env));
+        }
+    }
+
+    /// Flushes and gives back the outbox's buffer and the route cache, for the next handler.
+    fn finish(mut self) -> (RouteCache, Option<Vec<Envelope>>) {
+        self.flush();
+        (self.routes, self.outbox.map(|o| o.envs))
+    }
+
+    fn deliver(&mut self, route: &Route, to: &ActorAddress, env: Envelope) {
+        let Some(outbox) = &mut self.outbox else {
+            return self.core.deliver(route, to, env);
+        };
+        match &outbox.target {
+            Some((pending, _)) if Arc::ptr_eq(pending, route) => outbox.envs.push(env),
+            _ => {
+                self.flush();
+                let outbox = self.outbox.as_mut().expect("checked above");
+                outbox.target = Some((route.clone(), to.without_route()));
+                outbox.envs.push(env);
+            }
+        }
+        let outbox = self.outbox.as_mut().expect("checked above");
+        if outbox.envs.len() >= OUTBOX_BATCH {
+            self.flush();
+        }
+    }
 }
 
 impl Host for ThreadedHost<'_> {
     #[inline]
     fn send(&mut self, to: &ActorAddress, env: Envelope) {
         if let Some(route) = &to.route {
-            return self.core.deliver(route, to, env);
+            return self.deliver(route, to, env);
         }
-        if to.node() == self.core.node
-            && let Some((id, route)) = &self.routes
-            && *id == to.id()
-        {
-            return self.core.deliver(route, to, env);
+        if to.node() == self.core.node && self.routes.as_ref().is_some_and(|(id, _)| *id == to.id()) {
+            // Moved out and back rather than cloned: no reference count touched per message.
+            let cached = self.routes.take().expect("checked above");
+            self.deliver(&cached.1, to, env);
+            self.routes = Some(cached);
+            return;
         }
         match self.core.resolve(to) {
             Some(route) => {
-                self.core.deliver(&route, to, env);
+                self.deliver(&route, to, env);
                 self.routes = Some((to.id(), route));
             }
             None => self.core.dead_letter(to, env),
@@ -307,6 +362,8 @@ impl Host for ThreadedHost<'_> {
     }
 
     fn ask(&mut self, _from: &ActorAddress, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
+        // What this handler sent before must arrive before the question.
+        self.flush();
         self.core.ask(to, msg, timeout)
     }
 

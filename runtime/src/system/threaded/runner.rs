@@ -26,6 +26,11 @@ const NOTIFIED: u8 = 0b10;
 /// Messages an actor handles in one run before it goes to the back of the queue.
 const BUDGET: u32 = 256;
 
+/// Mail waiting for an actor that is queued but not running. When a sender's burst reaches it,
+/// the actor is probably stuck in the sending worker's "next" slot behind the sender's long
+/// handler: it is made stealable so that another worker takes it.
+const SPILL_BACKLOG: usize = 64;
+
 /// An actor's async handler in progress; it gives back the cell when it is done.
 type Suspended = Pin<Box<dyn Future<Output = (Box<Cell>, RouteCache, Outcome)> + Send>>;
 
@@ -51,6 +56,8 @@ struct Inner {
     batch: ChunkedQueue<Envelope>,
     /// The sender route last looked up; replies hit it.
     routes: RouteCache,
+    /// The buffer a synchronous handler's sends collect in (kept to reuse its allocation).
+    outbox: Vec<Envelope>,
 }
 
 enum Activity {
@@ -78,7 +85,12 @@ impl ActorRunner {
             actor_type,
             state: AtomicU8::new(0),
             mailbox: Mutex::new(Mailbox::default()),
-            inner: Mutex::new(Inner { activity: Activity::Retired, batch: ChunkedQueue::default(), routes: None }),
+            inner: Mutex::new(Inner {
+                activity: Activity::Retired,
+                batch: ChunkedQueue::default(),
+                routes: None,
+                outbox: Vec::new(),
+            }),
         })
     }
 
@@ -152,9 +164,13 @@ impl ActorRunner {
                     }
                     *budget -= 1;
                     let Some(env) = inner.batch.pop_front() else { continue };
-                    let mut host = ThreadedHost { core: &self.core, routes: inner.routes.take() };
+                    let outbox = std::mem::take(&mut inner.outbox);
+                    let mut host = ThreadedHost::new(&self.core, inner.routes.take(), Some(outbox));
                     let delivery = cell.deliver(env, &mut host);
-                    inner.routes = host.routes;
+                    (inner.routes, inner.outbox) = match host.finish() {
+                        (routes, Some(outbox)) => (routes, outbox),
+                        (routes, None) => (routes, Vec::new()),
+                    };
                     match delivery {
                         Delivery::Done(Outcome::Running) => {}
                         Delivery::Done(Outcome::Exited) => {
@@ -171,9 +187,10 @@ impl ActorRunner {
                             let core = self.core.clone();
                             let routes = inner.routes.take();
                             inner.activity = Activity::Suspended(Box::pin(async move {
-                                let mut host = ThreadedHost { core: &core, routes };
+                                // Unbuffered: an async handler's sends must not wait across its awaits.
+                                let mut host = ThreadedHost::new(&core, routes, None);
                                 let outcome = cell.run_async(job, &mut host).await;
-                                (cell, host.routes, outcome)
+                                (cell, host.finish().0, outcome)
                             }));
                         }
                     }
@@ -247,15 +264,44 @@ impl Wake for ActorRunner {
 impl Deliver for ActorRunner {
     #[inline]
     fn deliver(&self, env: Envelope) -> Result<(), Envelope> {
-        {
+        let backlog = {
             let mut mailbox = self.lock_mailbox();
             if mailbox.closed {
                 return Err(env);
             }
             mailbox.queue.push_back(env);
+            mailbox.queue.len()
+        };
+        // Only the message that made the mailbox non-empty asks for a run. A later one found mail
+        // ahead of it that nobody has taken yet; whoever sent that asked for a run, and the run
+        // takes the whole mailbox, this message included.
+        if backlog == 1 {
+            self.request_run();
+        } else if backlog == SPILL_BACKLOG {
+            self.core.scheduler.spill_next();
         }
-        self.request_run();
         Ok(())
+    }
+
+    fn deliver_all(&self, envs: &mut Vec<Envelope>, rejected: &mut dyn FnMut(Envelope)) {
+        let (was_empty, backlog) = {
+            let mut mailbox = self.lock_mailbox();
+            if mailbox.closed {
+                drop(mailbox);
+                envs.drain(..).for_each(rejected);
+                return;
+            }
+            let was_empty = mailbox.queue.is_empty();
+            for env in envs.drain(..) {
+                mailbox.queue.push_back(env);
+            }
+            (was_empty, mailbox.queue.len())
+        };
+        if was_empty {
+            self.request_run();
+        } else if backlog >= SPILL_BACKLOG {
+            self.core.scheduler.spill_next();
+        }
     }
 
     fn actor_type(&self) -> Option<&'static str> {

@@ -114,6 +114,24 @@ impl Scheduler {
         }
     }
 
+    /// Makes this worker's "next" task stealable and wakes a sleeping worker: called when that
+    /// task's mail piles up while the current one keeps running, so it runs in parallel instead.
+    pub fn spill_next(&self) {
+        let spilled = LOCAL.with(|local| match local.borrow_mut().as_mut() {
+            Some(local) if local.scheduler == self.id => match local.next.take() {
+                Some(task) => {
+                    local.queue.push(task);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        });
+        if spilled {
+            self.wake_one();
+        }
+    }
+
     /// Puts `task` at the back of the queues (after it used up its turn).
     pub fn reschedule(&self, task: Task) {
         let task = LOCAL.with(|local| match local.borrow_mut().as_mut() {
