@@ -151,6 +151,15 @@ fn parse_handler(method: &ImplItemFn) -> syn::Result<HandlerModel> {
         }
         params.push(kind);
     }
+    // `ActorAddress` is a message too: a handler whose only candidate is an address parameter
+    // handles addresses (the sender is then reached through `cx.sender()`).
+    if message.is_none()
+        && let Some(pos) = params.iter().position(|p| *p == Param::Sender)
+        && let Some(FnArg::Typed(arg)) = sig.inputs.iter().nth(pos + 1)
+    {
+        params[pos] = Param::Message;
+        message = Some(((*arg.ty).clone(), false));
+    }
     let Some((message, by_ref)) = message else {
         return Err(syn::Error::new_spanned(
             &sig.ident,

@@ -91,6 +91,7 @@ impl Cell {
             children: &mut self.children,
             sender: env.sender,
             exit_requested: false,
+            exiting: self.exiting,
         };
         let actor = &mut self.actor;
         let cx_ref = &mut cx;
@@ -124,6 +125,7 @@ impl Cell {
             children: &mut self.children,
             sender,
             exit_requested: false,
+            exiting: self.exiting,
         };
         let actor = &mut self.actor;
         let result = match catch_unwind(AssertUnwindSafe(|| actor.dispatch_async(msg, &mut cx))) {

@@ -57,6 +57,8 @@ pub struct Context<'a> {
     pub(crate) children: &'a mut Vec<ActorAddress>,
     pub(crate) sender: ActorAddress,
     pub(crate) exit_requested: bool,
+    /// This actor is already exiting (waiting for its children).
+    pub(crate) exiting: bool,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -146,6 +148,12 @@ impl<'a> Context<'a> {
     fn adopt<A: Actor>(&mut self, address: ActorAddress, is_child: bool) -> Addr<A> {
         if is_child {
             self.children.push(address.clone());
+            if self.exiting {
+                // A parent that is exiting waits for all its children: this one must go too.
+                let exit =
+                    Envelope { sender: self.me.without_route(), msg: Payload::new(crate::ActorExitRequest::default()) };
+                self.host.send(&address, exit);
+            }
         }
         Addr::unchecked(address)
     }

@@ -55,6 +55,16 @@ pub enum Error {
         found: String,
     },
 
+    /// `shutdown` gave up waiting for some actors to exit (a handler that never returns, say);
+    /// they were stopped without finishing their exit.
+    #[error("{remaining} actor(s) did not exit within the shutdown timeout of {timeout:?}; they were stopped")]
+    ShutdownTimedOut {
+        /// How many actors were still there.
+        remaining: usize,
+        /// The timeout that ran out.
+        timeout: Duration,
+    },
+
     /// No reply arrived within the timeout.
     #[error("no reply within {0:?}")]
     Timeout(Duration),

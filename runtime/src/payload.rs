@@ -88,6 +88,9 @@ enum Repr {
 /// A message on its way to a handler: inline when small, boxed otherwise.
 pub struct Payload {
     repr: Repr,
+    /// Messages are `Send` but not necessarily `Sync`, so a payload must never be shared
+    /// between threads (`downcast_ref` hands out `&M`), whatever its representation.
+    _not_sync: std::marker::PhantomData<std::cell::Cell<()>>,
 }
 
 // SAFETY: an inline payload holds a value of a `Message` type, and `Message: Send`.
@@ -101,15 +104,15 @@ impl Payload {
             let mut buf = InlineBuf(MaybeUninit::uninit());
             // SAFETY: `FITS` guarantees size and alignment; the buffer is exclusively ours.
             unsafe { buf.0.as_mut_ptr().cast::<M>().write(msg) };
-            Payload { repr: Repr::Inline { buf, table: Table::<M>::TABLE } }
+            Payload { repr: Repr::Inline { buf, table: Table::<M>::TABLE }, _not_sync: std::marker::PhantomData }
         } else {
-            Payload { repr: Repr::Heap(Box::new(msg)) }
+            Payload { repr: Repr::Heap(Box::new(msg)), _not_sync: std::marker::PhantomData }
         }
     }
 
     /// Wraps an already boxed message (kept in its box).
     pub fn from_box(msg: Box<dyn Message>) -> Self {
-        Payload { repr: Repr::Heap(msg) }
+        Payload { repr: Repr::Heap(msg), _not_sync: std::marker::PhantomData }
     }
 
     /// Whether the message is stored inline (no allocation).

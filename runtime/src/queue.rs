@@ -83,6 +83,17 @@ impl<T> ChunkedQueue<T> {
         }
     }
 
+    /// Gives back the memory an empty queue keeps after a burst; a queue that only ever holds a
+    /// message or two keeps its small chunk.
+    pub fn trim(&mut self) {
+        if self.len == 0 {
+            self.spare.clear();
+            if self.chunks.front().is_some_and(|c| c.capacity() > 2 * MIN_CHUNK) {
+                self.chunks.clear();
+            }
+        }
+    }
+
     /// Takes every element out, in order.
     pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
         std::iter::from_fn(move || self.pop_front())
@@ -123,5 +134,11 @@ mod tests {
         q.drain().for_each(drop);
         assert!(q.spare.len() <= SPARE_CHUNKS);
         assert_eq!(q.chunks.len(), 1, "the last chunk is kept for the next message");
+        q.trim();
+        assert!(q.chunks.is_empty() && q.spare.is_empty(), "an idle queue gives its memory back");
+        q.push_back(1);
+        q.pop_front();
+        q.trim();
+        assert_eq!(q.chunks.len(), 1, "a small chunk stays");
     }
 }

@@ -87,6 +87,8 @@ pub(crate) trait Deliver: Send + Sync {
     }
     /// A message sent from this endpoint found its target gone (used by `ask` to fail at once).
     fn target_gone(&self, _target: &ActorAddress) {}
+    /// The system is stopping and this endpoint will never run again: drop what it holds.
+    fn abandon(&self) {}
     /// The actor type behind this route, if it is an actor.
     fn actor_type(&self) -> Option<&'static str> {
         None
@@ -527,6 +529,31 @@ pub(crate) fn record_dead_letter(counter: &AtomicU64, target: &ActorAddress, env
     tracing::debug!(target_actor = %target, sender = %env.sender, message = env.msg.as_message().wire_name(), "dead letter");
     if let Some(route) = &env.sender.route {
         route.target_gone(target);
+    }
+}
+
+/// `now + timeout`, or about a century from now for a timeout too long to add (`Duration::MAX`).
+pub(crate) fn deadline_after<I>(now: I, timeout: Duration) -> I
+where
+    I: Copy + std::ops::Add<Duration, Output = I> + CheckedAdd,
+{
+    now.checked_add_duration(timeout).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+/// `checked_add` for the two kinds of instant the bases use.
+pub(crate) trait CheckedAdd: Sized {
+    fn checked_add_duration(self, d: Duration) -> Option<Self>;
+}
+
+impl CheckedAdd for std::time::Instant {
+    fn checked_add_duration(self, d: Duration) -> Option<Self> {
+        self.checked_add(d)
+    }
+}
+
+impl CheckedAdd for tokio::time::Instant {
+    fn checked_add_duration(self, d: Duration) -> Option<Self> {
+        self.checked_add(d)
     }
 }
 

@@ -5,7 +5,7 @@
 //! runs the system at a time; others wait for it, so the same input gives the same order every run.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,47 @@ pub(super) struct SimpleSystem {
     runtime: tokio::runtime::Runtime,
     dead_letters: AtomicU64,
     unhandled: AtomicU64,
+    /// Live actors, readable without the state lock (so from inside a handler, too).
+    actors: AtomicUsize,
+}
+
+thread_local! {
+    /// The Simple system this thread is running, if any (its address as a number).
+    static RUNNING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as running a system while it delivers messages.
+struct RunningGuard(usize);
+
+impl RunningGuard {
+    fn enter(system: &SimpleSystem) -> Self {
+        RunningGuard(RUNNING.replace(std::ptr::from_ref(system) as usize))
+    }
+
+    fn is_running(system: &SimpleSystem) -> bool {
+        RUNNING.get() == std::ptr::from_ref(system) as usize
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        RUNNING.set(self.0);
+    }
+}
+
+impl SimpleSystem {
+    /// Calls that need the system's lock cannot be made by a handler of this very system: it
+    /// already holds it (a handler uses its `Context` instead).
+    fn refuse_reentry(&self, what: &'static str) -> Result<()> {
+        if RunningGuard::is_running(self) {
+            tracing::warn!(call = what, "called on the Simple system from inside one of its handlers");
+            Err(Error::Unsupported(
+                "this ActorSystem call cannot be made from inside a handler of the same Simple system; use the handler's Context",
+            ))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 struct State {
@@ -77,6 +118,7 @@ impl SimpleSystem {
             runtime,
             dead_letters: AtomicU64::new(0),
             unhandled: AtomicU64::new(0),
+            actors: AtomicUsize::new(0),
         })
     }
 
@@ -90,9 +132,16 @@ impl SimpleSystem {
     }
 
     /// Delivers queued messages until `done` holds or nothing is left to deliver.
-    fn run(&self, state: &mut State, done: impl Fn(&State) -> bool) {
+    fn run(&self, state: &mut State, done: impl Fn(&State) -> bool, deadline: Option<Instant>) {
+        let _running = RunningGuard::enter(self);
         self.runtime.block_on(async {
+            let mut delivered = 0u32;
             while !done(state) {
+                // A handler cannot be interrupted, but between messages the caller's deadline holds.
+                delivered = delivered.wrapping_add(1);
+                if delivered.is_multiple_of(64) && deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
                 let Some((id, env)) = state.shared.queue.pop_front() else { break };
                 let mut host = SimpleHost { sys: self, shared: &mut state.shared };
                 let Some(cell) = state.cells.get_mut(&id) else {
@@ -103,10 +152,11 @@ impl SimpleSystem {
                     Delivery::Done(outcome) => outcome,
                     Delivery::Async(job) => cell.run_async(job, &mut host).await,
                 };
-                state.adopt_created();
+                state.adopt_created(&self.actors);
                 if outcome == Outcome::Exited
                     && let Some(cell) = state.cells.remove(&id)
                 {
+                    self.actors.store(state.cells.len(), Ordering::Relaxed);
                     self.retire(&mut state.shared, *cell);
                 }
             }
@@ -133,7 +183,7 @@ impl SimpleSystem {
         take: impl Fn(&mut State) -> Option<T>,
     ) -> (MutexGuard<'g, State>, Result<T>) {
         loop {
-            self.run(&mut state, &probe);
+            self.run(&mut state, &probe, Some(deadline));
             if let Some(value) = take(&mut state) {
                 return (state, Ok(value));
             }
@@ -149,7 +199,7 @@ impl SimpleSystem {
     }
 
     fn ask_here(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {
-        let deadline = Instant::now() + timeout;
+        let deadline = super::deadline_after(Instant::now(), timeout);
         let mut state = self.lock()?;
         let id = state.shared.next_id;
         state.shared.next_id += 1;
@@ -170,7 +220,7 @@ impl SimpleSystem {
     }
 
     fn listen_here(&self, timeout: Duration) -> Result<Payload> {
-        let deadline = Instant::now() + timeout;
+        let deadline = super::deadline_after(Instant::now(), timeout);
         let state = self.lock()?;
         let (state, result) =
             self.wait_for(state, deadline, |s| !s.shared.listened.is_empty(), |s| s.shared.listened.pop_front());
@@ -197,13 +247,14 @@ impl SimpleSystem {
 impl State {
     /// Moves actors created by the last handler into the map.
     #[inline]
-    fn adopt_created(&mut self) {
+    fn adopt_created(&mut self, live: &AtomicUsize) {
         if self.shared.created.is_empty() {
             return;
         }
         for cell in self.shared.created.drain(..) {
             self.cells.insert(cell.me.id(), Box::new(cell));
         }
+        live.store(self.cells.len(), Ordering::Relaxed);
     }
 }
 
@@ -304,7 +355,12 @@ impl SystemImpl for SimpleSystem {
     }
 
     fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress> {
+        self.refuse_reentry("create_actor")?;
         let mut state = self.lock()?;
+        if let Some(existing) = options.global_name.as_ref().and_then(|n| state.shared.names.get(n)) {
+            // The name is taken: no new actor, and its constructor does not run.
+            return Ok(existing.clone());
+        }
         let type_name = new.type_name();
         let new = match new.build() {
             Ok(actor) => NewActor::built(type_name, actor),
@@ -313,7 +369,7 @@ impl SystemImpl for SimpleSystem {
         let system = self.address(SYSTEM_ID);
         Ok({
             let address = SimpleHost { sys: self, shared: &mut state.shared }.create(&system, new, options).0;
-            state.adopt_created();
+            state.adopt_created(&self.actors);
             address
         })
     }
@@ -348,6 +404,9 @@ impl SystemImpl for SimpleSystem {
     }
 
     fn actor_type(&self, address: &ActorAddress) -> Option<&'static str> {
+        if RunningGuard::is_running(self) {
+            return None;
+        }
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match state.cells.get(&address.id()) {
             Some(cell) => Some(cell.actor.actor_type_name()),
@@ -356,33 +415,49 @@ impl SystemImpl for SimpleSystem {
     }
 
     fn stats(&self) -> SystemStats {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         SystemStats {
-            actors: state.cells.len(),
+            actors: self.actors.load(Ordering::Relaxed),
             dead_letters: self.dead_letters.load(Ordering::Relaxed),
             unhandled: self.unhandled.load(Ordering::Relaxed),
         }
     }
 
     fn shutdown(&self) -> Result<()> {
+        self.refuse_reentry("shutdown")?;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.shared.shut_down {
             return Ok(());
         }
-        let system = self.address(SYSTEM_ID);
-        let mut top_level: Vec<ActorAddress> =
-            state.cells.values().filter(|cell| cell.parent == system).map(|cell| cell.me.clone()).collect();
-        // In creation order, so that shutdown is as deterministic as everything else here.
-        top_level.sort_by_key(ActorAddress::id);
-        for actor in top_level {
-            let env = Envelope { sender: system.clone(), msg: Payload::new(ActorExitRequest::default()) };
-            SimpleHost { sys: self, shared: &mut state.shared }.send(&actor, env);
+        let mut asked = std::collections::HashSet::new();
+        loop {
+            // Every actor whose parent is gone (the system, or an actor that exited without its
+            // children) is asked to exit, in creation order; children go when their parents ask.
+            let mut orphans: Vec<ActorAddress> = state
+                .cells
+                .values()
+                .filter(|cell| {
+                    !asked.contains(&cell.me.id())
+                        && (cell.parent.id() == SYSTEM_ID || !state.cells.contains_key(&cell.parent.id()))
+                })
+                .map(|cell| cell.me.clone())
+                .collect();
+            if orphans.is_empty() {
+                break;
+            }
+            orphans.sort_by_key(ActorAddress::id);
+            let system = self.address(SYSTEM_ID);
+            for actor in orphans {
+                asked.insert(actor.id());
+                let env = Envelope { sender: system.clone(), msg: Payload::new(ActorExitRequest::default()) };
+                SimpleHost { sys: self, shared: &mut state.shared }.send(&actor, env);
+            }
+            self.run(&mut state, |_| false, None);
         }
-        self.run(&mut state, |_| false);
         if !state.cells.is_empty() {
-            tracing::warn!(remaining = state.cells.len(), "actors still running at shutdown are dropped");
+            tracing::warn!(remaining = state.cells.len(), "actors that did not exit at shutdown are dropped");
         }
         state.cells.clear();
+        self.actors.store(0, Ordering::Relaxed);
         state.shared.shut_down = true;
         for slot in state.shared.asks.values_mut().filter(|s| s.is_none()) {
             *slot = Some(Err(Error::ShutDown(self.node)));
@@ -397,7 +472,7 @@ impl SimpleSystem {
         let mut state = self.lock()?;
         let env = Envelope { sender: self.address(EXTERNAL_ID), msg };
         SimpleHost { sys: self, shared: &mut state.shared }.send(to, env);
-        self.run(&mut state, |_| false);
+        self.run(&mut state, |_| false, None);
         Ok(())
     }
 }

@@ -37,6 +37,7 @@ pub(super) struct ThreadedSystem {
     core: Arc<Core>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     shutdown_timeout: Duration,
+    shutdown_lock: Mutex<()>,
 }
 
 /// What actors and the facade share.
@@ -146,7 +147,7 @@ impl ThreadedSystem {
             dead_letters: AtomicU64::new(0),
             unhandled: AtomicU64::new(0),
         });
-        Ok(ThreadedSystem { core, runtime: Mutex::new(Some(runtime)), shutdown_timeout })
+        Ok(ThreadedSystem { core, runtime: Mutex::new(Some(runtime)), shutdown_timeout, shutdown_lock: Mutex::new(()) })
     }
 
     fn check_running(&self) -> Result<()> {
@@ -225,20 +226,26 @@ impl Core {
         let runner = ActorRunner::new(self.clone(), actor_type);
         let route: Route = runner.clone();
         let me = ActorAddress::new(self.node, id, Some(route.clone()));
-        let (parent, is_child) = match options.global_name {
+        // The cell is installed before the address is published (by name, in the registry or to
+        // the caller), so no message can reach an actor that is not there yet.
+        let is_child = match options.global_name {
             Some(name) => {
                 let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(existing) = names.get(&name) {
                     // Another thread won the race for the name: use its actor.
                     return (existing.clone(), false, None);
                 }
+                runner.install(Cell::new(actor, me.clone(), self.system.clone()));
                 names.insert(name, me.clone());
-                (self.system.clone(), false)
+                false
             }
-            None => (parent.clone(), true),
+            None => {
+                runner.install(Cell::new(actor, me.clone(), parent.clone()));
+                true
+            }
         };
-        self.registry.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Entry { route, parent: parent.id() });
-        runner.install(Cell::new(actor, me.clone(), parent));
+        let parent_id = if is_child { parent.id() } else { SYSTEM_ID };
+        self.registry.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Entry { route, parent: parent_id });
         (me, is_child, None)
     }
 
@@ -249,7 +256,7 @@ impl Core {
         let from = ActorAddress::new(self.node, id, Some(slot));
         self.send(to, Envelope { sender: from, msg });
         Box::pin(async move {
-            let deadline = tokio::time::Instant::now() + timeout;
+            let deadline = super::deadline_after(tokio::time::Instant::now(), timeout);
             match tokio::time::timeout_at(deadline, rx).await {
                 Ok(Ok(result)) => result,
                 // Every copy of the reply address is gone: no reply can come. Keep the promise of
@@ -388,6 +395,12 @@ impl SystemImpl for ThreadedSystem {
 
     fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress> {
         self.check_running()?;
+        if let Some(name) = &options.global_name
+            && let Some(existing) = self.core.names.lock().unwrap_or_else(|e| e.into_inner()).get(name)
+        {
+            // The name is taken: no new actor, and its constructor does not run.
+            return Ok(existing.clone());
+        }
         let actor_type = new.type_name();
         let new = match new.build() {
             Ok(actor) => NewActor::built(actor_type, actor),
@@ -405,7 +418,11 @@ impl SystemImpl for ThreadedSystem {
     fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {
         ensure_blocking_allowed("ask")?;
         self.check_running()?;
-        self.block_on("ask", self.core.ask(to, msg, timeout))
+        // Waited for through a task of the runtime: if the system shuts down meanwhile, the task
+        // is cancelled and the wait ends with `ShutDown` (a timer polled here would panic).
+        let waiting = self.core.handle.spawn(self.core.ask(to, msg, timeout));
+        let node = self.core.node;
+        self.block_on("ask", async move { waiting.await.unwrap_or(Err(Error::ShutDown(node))) })
     }
 
     fn ask_async(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
@@ -426,8 +443,13 @@ impl SystemImpl for ThreadedSystem {
     fn listen_async(&self, timeout: Duration) -> ReplyFuture {
         let core = self.core.clone();
         let waiting = self.core.handle.spawn(async move {
-            let mut rx = core.listen_rx.lock().await;
-            match tokio::time::timeout(timeout, rx.recv()).await {
+            // The timeout covers waiting for another listener to finish, too.
+            let receive = async {
+                let mut rx = core.listen_rx.lock().await;
+                rx.recv().await
+            };
+            let deadline = super::deadline_after(tokio::time::Instant::now(), timeout);
+            match tokio::time::timeout_at(deadline, receive).await {
                 Ok(Some(msg)) => Ok(msg),
                 Ok(None) => Err(Error::ShutDown(core.node)),
                 Err(_) => Err(Error::Timeout(timeout)),
@@ -451,33 +473,46 @@ impl SystemImpl for ThreadedSystem {
     }
 
     fn shutdown(&self) -> Result<()> {
+        // A second caller waits for the first one to finish.
+        let _serial = self.shutdown_lock.lock().unwrap_or_else(|e| e.into_inner());
         if self.core.shutting_down.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let top_level: Vec<Route> = {
-            let registry = self.core.registry.lock().unwrap_or_else(|e| e.into_inner());
-            let mut top: Vec<(u64, Route)> =
-                registry.iter().filter(|(_, e)| e.parent == SYSTEM_ID).map(|(id, e)| (*id, e.route.clone())).collect();
-            top.sort_by_key(|(id, _)| *id);
-            top.into_iter().map(|(_, r)| r).collect()
-        };
-        for route in top_level {
-            let env = Envelope { sender: self.core.system.clone(), msg: Payload::new(ActorExitRequest::default()) };
-            let _ = route.deliver(env);
-        }
-        // Children exit before their parents; wait for all of them.
-        let deadline = Instant::now() + self.shutdown_timeout;
+        // An actor cannot wait for itself: from a worker, ask everyone to exit and go on.
+        let on_worker = self.core.scheduler.is_worker_thread();
+        let deadline = super::deadline_after(Instant::now(), self.shutdown_timeout);
+        let mut asked = std::collections::HashSet::new();
         let mut registry = self.core.registry.lock().unwrap_or_else(|e| e.into_inner());
-        while !registry.is_empty() {
+        let remaining = loop {
+            // Every actor whose parent is gone — the system itself, or an actor that has exited
+            // (orphans of a non-recursive exit, actors created while this runs) — is asked to
+            // exit; children go when their parents ask them, before their parents finish.
+            let mut orphans: Vec<(u64, Route)> = registry
+                .iter()
+                .filter(|(id, e)| !asked.contains(*id) && (e.parent == SYSTEM_ID || !registry.contains_key(&e.parent)))
+                .map(|(id, e)| (*id, e.route.clone()))
+                .collect();
+            drop(registry);
+            orphans.sort_by_key(|(id, _)| *id);
+            for (id, route) in orphans {
+                asked.insert(id);
+                let env = Envelope { sender: self.core.system.clone(), msg: Payload::new(ActorExitRequest::default()) };
+                let _ = route.deliver(env);
+            }
+            registry = self.core.registry.lock().unwrap_or_else(|e| e.into_inner());
+            if registry.is_empty() || on_worker {
+                break registry.len();
+            }
             let now = Instant::now();
             if now >= deadline {
-                tracing::warn!(
-                    remaining = registry.len(),
-                    "actors did not exit within the shutdown timeout; stopping them"
-                );
-                break;
+                break registry.len();
             }
-            registry = self.core.retired.wait_timeout(registry, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            let wait = (deadline - now).min(Duration::from_millis(20));
+            registry = self.core.retired.wait_timeout(registry, wait).unwrap_or_else(|e| e.into_inner()).0;
+        };
+        // Whatever is left will never run again: break the cycles that would keep it in memory.
+        for entry in registry.values() {
+            entry.route.abandon();
         }
         registry.clear();
         drop(registry);
@@ -488,6 +523,10 @@ impl SystemImpl for ThreadedSystem {
             } else {
                 runtime.shutdown_timeout(Duration::from_secs(1));
             }
+        }
+        if remaining > 0 && !on_worker {
+            tracing::warn!(remaining, "actors did not exit within the shutdown timeout; they were stopped");
+            return Err(Error::ShutdownTimedOut { remaining, timeout: self.shutdown_timeout });
         }
         Ok(())
     }

@@ -14,11 +14,12 @@ use std::task::{Context as TaskContext, Poll, Wake, Waker};
 
 use super::scheduler::{Runnable, Task};
 use super::{Core, RouteCache, ThreadedHost};
-use crate::cell::{Cell, Delivery, Outcome};
+use crate::cell::{Cell, Delivery, Outcome, panic_error};
 use crate::messages::ChildActorExited;
 use crate::payload::Payload;
 use crate::queue::ChunkedQueue;
 use crate::system::{Deliver, Envelope};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 const SCHEDULED: u8 = 0b01;
 const NOTIFIED: u8 = 0b10;
@@ -155,6 +156,13 @@ impl ActorRunner {
                     if inner.batch.is_empty() {
                         let mut mailbox = self.lock_mailbox();
                         if mailbox.queue.is_empty() {
+                            // Going idle: keep no more memory than an actor that never had a burst.
+                            mailbox.queue.trim();
+                            drop(mailbox);
+                            inner.batch.trim();
+                            if inner.outbox.capacity() > 8 {
+                                inner.outbox = Vec::new();
+                            }
                             return Pause::Idle;
                         }
                         std::mem::swap(&mut mailbox.queue, &mut inner.batch);
@@ -217,10 +225,15 @@ impl ActorRunner {
         for env in inner.batch.drain().chain(rest.drain()) {
             core.dead_letter(&cell.me, env);
         }
-        let Cell { me, parent, .. } = cell;
+        let Cell { actor, me, parent, .. } = cell;
+        // Gone from the registry before its state is dropped: if the state held the last handle
+        // to the system, the shutdown that starts then must not wait for this actor.
+        core.deregister(&me);
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(actor))) {
+            tracing::error!(actor = %me, error = %panic_error(panic), "the actor's state panicked when dropped");
+        }
         let note = Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child: me.clone() }) };
         core.send(&parent, note);
-        core.deregister(&me);
     }
 }
 
@@ -306,6 +319,16 @@ impl Deliver for ActorRunner {
 
     fn actor_type(&self) -> Option<&'static str> {
         (!self.lock_mailbox().closed).then_some(self.actor_type)
+    }
+
+    fn abandon(&self) {
+        self.lock_mailbox().closed = true;
+        // A worker stuck in this actor's handler holds the lock; it keeps the cell then.
+        if let Ok(mut inner) = self.inner.try_lock() {
+            inner.activity = Activity::Retired;
+            inner.batch = ChunkedQueue::default();
+            inner.routes = None;
+        }
     }
 }
 

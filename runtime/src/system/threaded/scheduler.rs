@@ -191,7 +191,11 @@ impl Scheduler {
         let mut rotation = 0usize;
         while !self.stopping.load(Ordering::Relaxed) {
             if let Some(task) = self.find_task(&mut rotation, index) {
-                task.run();
+                // A panic that escapes an actor's run (its handlers' panics are caught well before)
+                // must not take the worker down with it.
+                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run())) {
+                    tracing::error!(error = %crate::cell::panic_error(panic), "an actor's run panicked");
+                }
                 continue;
             }
             self.sleepers.fetch_add(1, Ordering::SeqCst);
