@@ -289,13 +289,15 @@ struct ThreadedHost<'c> {
 struct Outbox {
     target: Option<(Route, ActorAddress)>,
     envs: Vec<Envelope>,
+    /// The target of the last send that went straight over (its address, as a number).
+    last_direct: usize,
 }
 
 const OUTBOX_BATCH: usize = 64;
 
 impl ThreadedHost<'_> {
     fn new(core: &Arc<Core>, routes: RouteCache, outbox: Option<Vec<Envelope>>) -> ThreadedHost<'_> {
-        ThreadedHost { core, routes, outbox: outbox.map(|envs| Outbox { target: None, envs }) }
+        ThreadedHost { core, routes, outbox: outbox.map(|envs| Outbox { target: None, envs, last_direct: 0 }) }
     }
 
     /// Hands over what the outbox holds.
@@ -318,18 +320,27 @@ impl ThreadedHost<'_> {
         let Some(outbox) = &mut self.outbox else {
             return self.core.deliver(route, to, env);
         };
-        match &outbox.target {
-            Some((pending, _)) if Arc::ptr_eq(pending, route) => outbox.envs.push(env),
-            _ => {
+        if let Some((pending, _)) = &outbox.target
+            && Arc::ptr_eq(pending, route)
+        {
+            outbox.envs.push(env);
+            if outbox.envs.len() >= OUTBOX_BATCH {
                 self.flush();
-                let outbox = self.outbox.as_mut().expect("checked above");
-                outbox.target = Some((route.clone(), to.without_route()));
-                outbox.envs.push(env);
             }
+            return;
         }
-        let outbox = self.outbox.as_mut().expect("checked above");
-        if outbox.envs.len() >= OUTBOX_BATCH {
-            self.flush();
+        // A first send to a target goes straight over (a request, a reply); the second in a row
+        // to the same target starts a batch.
+        let key = Arc::as_ptr(route).cast::<()>() as usize;
+        let batch = outbox.last_direct == key;
+        outbox.last_direct = key;
+        self.flush();
+        if batch {
+            let outbox = self.outbox.as_mut().expect("checked above");
+            outbox.target = Some((route.clone(), to.without_route()));
+            outbox.envs.push(env);
+        } else {
+            self.core.deliver(route, to, env);
         }
     }
 }
