@@ -85,12 +85,19 @@ impl<T> ChunkedQueue<T> {
 
     /// Gives back the memory an empty queue keeps after a burst; a queue that only ever holds a
     /// message or two keeps its small chunk.
+    #[inline]
     pub fn trim(&mut self) {
-        if self.len == 0 {
-            self.spare.clear();
-            if self.chunks.front().is_some_and(|c| c.capacity() > 2 * MIN_CHUNK) {
-                self.chunks.clear();
-            }
+        let oversized = self.chunks.front().is_some_and(|c| c.capacity() > 2 * MIN_CHUNK);
+        if self.len == 0 && (oversized || !self.spare.is_empty()) {
+            self.release();
+        }
+    }
+
+    #[cold]
+    fn release(&mut self) {
+        self.spare = Vec::new();
+        if self.chunks.front().is_some_and(|c| c.capacity() > 2 * MIN_CHUNK) {
+            self.chunks = VecDeque::new();
         }
     }
 

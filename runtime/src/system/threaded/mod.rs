@@ -301,6 +301,7 @@ impl ThreadedHost<'_> {
     }
 
     /// Hands over what the outbox holds.
+    #[inline]
     fn flush(&mut self) {
         if let Some(outbox) = &mut self.outbox
             && let Some((route, target)) = outbox.target.take()
@@ -311,11 +312,13 @@ impl ThreadedHost<'_> {
     }
 
     /// Flushes and gives back the outbox's buffer and the route cache, for the next handler.
+    #[inline]
     fn finish(mut self) -> (RouteCache, Option<Vec<Envelope>>) {
         self.flush();
         (self.routes, self.outbox.map(|o| o.envs))
     }
 
+    #[inline]
     fn deliver(&mut self, route: &Route, to: &ActorAddress, env: Envelope) {
         let Some(outbox) = &mut self.outbox else {
             return self.core.deliver(route, to, env);
