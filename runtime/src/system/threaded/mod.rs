@@ -277,15 +277,16 @@ type RouteCache = Option<(u64, Route)>;
 
 struct ThreadedHost<'c> {
     core: &'c Arc<Core>,
-    routes: RouteCache,
+    routes: &'c mut RouteCache,
     /// Present while a synchronous handler runs: its sends are handed over in batches.
-    outbox: Option<Outbox>,
+    outbox: Option<&'c mut Outbox>,
 }
 
 /// Consecutive sends of one synchronous handler to one target, handed over under one lock when
 /// the handler returns, when it sends elsewhere or asks, or every [`OUTBOX_BATCH`] messages. Per
 /// sender→receiver order is kept; the receiver gets its mail in batches instead of contending for
 /// its mailbox once per message.
+#[derive(Default)]
 struct Outbox {
     target: Option<(Route, ActorAddress)>,
     envs: Vec<Envelope>,
@@ -296,10 +297,6 @@ struct Outbox {
 const OUTBOX_BATCH: usize = 64;
 
 impl ThreadedHost<'_> {
-    fn new(core: &Arc<Core>, routes: RouteCache, outbox: Option<Vec<Envelope>>) -> ThreadedHost<'_> {
-        ThreadedHost { core, routes, outbox: outbox.map(|envs| Outbox { target: None, envs, last_direct: 0 }) }
-    }
-
     /// Hands over what the outbox holds.
     #[inline]
     fn flush(&mut self) {
@@ -309,13 +306,6 @@ impl ThreadedHost<'_> {
             let core = self.core;
             route.deliver_all(&mut outbox.envs, &mut |env| core.dead_letter(&target, env));
         }
-    }
-
-    /// Flushes and gives back the outbox's buffer and the route cache, for the next handler.
-    #[inline]
-    fn finish(mut self) -> (RouteCache, Option<Vec<Envelope>>) {
-        self.flush();
-        (self.routes, self.outbox.map(|o| o.envs))
     }
 
     #[inline]
@@ -358,13 +348,13 @@ impl Host for ThreadedHost<'_> {
             // Moved out and back rather than cloned: no reference count touched per message.
             let cached = self.routes.take().expect("checked above");
             self.deliver(&cached.1, to, env);
-            self.routes = Some(cached);
+            *self.routes = Some(cached);
             return;
         }
         match self.core.resolve(to) {
             Some(route) => {
                 self.deliver(&route, to, env);
-                self.routes = Some((to.id(), route));
+                *self.routes = Some((to.id(), route));
             }
             None => self.core.dead_letter(to, env),
         }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 
 use super::scheduler::{Runnable, Task};
-use super::{Core, RouteCache, ThreadedHost};
+use super::{Core, Outbox, RouteCache, ThreadedHost};
 use crate::cell::{Cell, Delivery, Outcome, panic_error};
 use crate::messages::ChildActorExited;
 use crate::payload::Payload;
@@ -57,8 +57,8 @@ struct Inner {
     batch: ChunkedQueue<Envelope>,
     /// The sender route last looked up; replies hit it.
     routes: RouteCache,
-    /// The buffer a synchronous handler's sends collect in (kept to reuse its allocation).
-    outbox: Vec<Envelope>,
+    /// Where a synchronous handler's sends collect (kept to reuse its allocation).
+    outbox: Outbox,
 }
 
 enum Activity {
@@ -90,7 +90,7 @@ impl ActorRunner {
                 activity: Activity::Retired,
                 batch: ChunkedQueue::default(),
                 routes: None,
-                outbox: Vec::new(),
+                outbox: Outbox::default(),
             }),
         })
     }
@@ -160,8 +160,8 @@ impl ActorRunner {
                             mailbox.queue.trim();
                             drop(mailbox);
                             inner.batch.trim();
-                            if inner.outbox.capacity() > 8 {
-                                inner.outbox = Vec::new();
+                            if inner.outbox.envs.capacity() > 8 {
+                                inner.outbox.envs = Vec::new();
                             }
                             return Pause::Idle;
                         }
@@ -172,13 +172,10 @@ impl ActorRunner {
                     }
                     *budget -= 1;
                     let Some(env) = inner.batch.pop_front() else { continue };
-                    let outbox = std::mem::take(&mut inner.outbox);
-                    let mut host = ThreadedHost::new(&self.core, inner.routes.take(), Some(outbox));
+                    let mut host =
+                        ThreadedHost { core: &self.core, routes: &mut inner.routes, outbox: Some(&mut inner.outbox) };
                     let delivery = cell.deliver(env, &mut host);
-                    (inner.routes, inner.outbox) = match host.finish() {
-                        (routes, Some(outbox)) => (routes, outbox),
-                        (routes, None) => (routes, Vec::new()),
-                    };
+                    host.flush();
                     match delivery {
                         Delivery::Done(Outcome::Running) => {}
                         Delivery::Done(Outcome::Exited) => {
@@ -196,9 +193,10 @@ impl ActorRunner {
                             let routes = inner.routes.take();
                             inner.activity = Activity::Suspended(Box::pin(async move {
                                 // Unbuffered: an async handler's sends must not wait across its awaits.
-                                let mut host = ThreadedHost::new(&core, routes, None);
+                                let mut routes = routes;
+                                let mut host = ThreadedHost { core: &core, routes: &mut routes, outbox: None };
                                 let outcome = cell.run_async(job, &mut host).await;
-                                (cell, host.finish().0, outcome)
+                                (cell, routes, outcome)
                             }));
                         }
                     }
