@@ -3,7 +3,7 @@
 //! Each macro is parse → model → generate. Errors point at the user's code. Use them through the
 //! `thespian` crate, which re-exports them:
 //!
-//! ```ignore
+//! ```
 //! use thespian::prelude::*;
 //!
 //! #[derive(Debug, Serialize, Deserialize, Message)]
@@ -17,6 +17,11 @@
 //!     #[handler]
 //!     fn ping(&mut self, ping: Ping) -> u32 { ping.0 }
 //! }
+//!
+//! let system = ActorSystem::new()?;
+//! let ponger = system.create_actor::<Ponger>()?;
+//! assert_eq!(system.ask::<u32, _, _>(&ponger, Ping(7), Duration::from_secs(1))?, 7);
+//! # Ok::<(), thespian::Error>(())
 //! ```
 
 #![deny(missing_docs)]
