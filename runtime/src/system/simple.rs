@@ -85,8 +85,17 @@ struct State {
     shared: Shared,
 }
 
+/// A delivery waiting in the queue. Every sender on this base is a routeless address of this
+/// system (an actor, an ask, the system or its external endpoint), so its id is all that is kept:
+/// a third less memory per queued message than a whole envelope.
+struct Queued {
+    target: u64,
+    sender: u64,
+    msg: Payload,
+}
+
 struct Shared {
-    queue: ChunkedQueue<(u64, Envelope)>,
+    queue: ChunkedQueue<Queued>,
     /// Reply slots of asks in progress: `None` until the reply (or a failure) arrives.
     asks: IdMap<Option<Result<Payload>>>,
     listened: VecDeque<Payload>,
@@ -142,7 +151,8 @@ impl SimpleSystem {
                 if delivered.is_multiple_of(64) && deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
-                let Some((id, env)) = state.shared.queue.pop_front() else { break };
+                let Some(Queued { target: id, sender, msg }) = state.shared.queue.pop_front() else { break };
+                let env = Envelope { sender: self.address(sender), msg };
                 let mut host = SimpleHost { sys: self, shared: &mut state.shared };
                 let Some(cell) = state.cells.get_mut(&id) else {
                     host.dead_letter(&self.address(id), env);
@@ -273,7 +283,8 @@ impl Host for SimpleHost<'_> {
         let id = to.id();
         if id >= FIRST_ACTOR_ID && (self.shared.asks.is_empty() || !self.shared.asks.contains_key(&id)) {
             // An actor (whether it still exists is checked on delivery, in order).
-            self.shared.queue.push_back((id, env));
+            debug_assert!(env.sender.node() == self.sys.node && env.sender.route.is_none());
+            self.shared.queue.push_back(Queued { target: id, sender: env.sender.id(), msg: env.msg });
         } else if let Some(slot) = self.shared.asks.get_mut(&id) {
             match slot {
                 None => {
