@@ -523,6 +523,18 @@ impl ActorSystem {
     }
 }
 
+/// The reserved ids of every base: the system itself (parent of top-level actors), its external
+/// endpoint (sender of `tell`, source of `listen`); actors and asks count up from the third.
+pub(crate) const SYSTEM_ID: u64 = 0;
+pub(crate) const EXTERNAL_ID: u64 = 1;
+pub(crate) const FIRST_ACTOR_ID: u64 = 2;
+
+/// Logs and counts a message an actor had no handler for.
+pub(crate) fn record_unhandled(counter: &AtomicU64, actor: &ActorAddress, msg: &dyn Message) {
+    counter.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(%actor, message = msg.wire_name(), "no handler for message");
+}
+
 /// Logs and counts a dead letter, and fails an `ask` waiting behind it.
 pub(crate) fn record_dead_letter(counter: &AtomicU64, target: &ActorAddress, env: &Envelope) {
     counter.fetch_add(1, Ordering::Relaxed);

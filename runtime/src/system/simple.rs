@@ -10,7 +10,8 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::{
-    ActorOptions, Envelope, Host, IdMap, NewActor, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed,
+    ActorOptions, EXTERNAL_ID, Envelope, FIRST_ACTOR_ID, Host, IdMap, NewActor, SYSTEM_ID, SystemBase, SystemImpl,
+    SystemStats, ensure_blocking_allowed, record_dead_letter, record_unhandled,
 };
 use crate::address::{ActorAddress, NodeId};
 use crate::cell::{Cell, Delivery, Outcome};
@@ -20,12 +21,6 @@ use crate::message::Message;
 use crate::messages::{ActorExitRequest, ChildActorExited};
 use crate::payload::Payload;
 use crate::queue::ChunkedQueue;
-
-/// The system itself: parent of top-level actors.
-const SYSTEM_ID: u64 = 0;
-/// The external endpoint: sender of `tell`, source of `listen`.
-const EXTERNAL_ID: u64 = 1;
-const FIRST_ACTOR_ID: u64 = 2;
 
 pub(super) struct SimpleSystem {
     node: NodeId,
@@ -342,8 +337,7 @@ impl Host for SimpleHost<'_> {
     }
 
     fn dead_letter(&mut self, target: &ActorAddress, env: Envelope) {
-        self.sys.dead_letters.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(target_actor = %target, sender = %env.sender, message = env.msg.wire_name(), "dead letter");
+        record_dead_letter(&self.sys.dead_letters, target, &env);
         if let Some(slot) = self.shared.asks.get_mut(&env.sender.id()).filter(|s| s.is_none()) {
             *slot = Some(Err(Error::DeadTarget(target.clone())));
             self.sys.changed.notify_all();
@@ -351,8 +345,7 @@ impl Host for SimpleHost<'_> {
     }
 
     fn unhandled(&mut self, actor: &ActorAddress, msg: &dyn Message) {
-        self.sys.unhandled.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(%actor, message = msg.wire_name(), "no handler for message");
+        record_unhandled(&self.sys.unhandled, actor, msg);
     }
 }
 

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    ActorOptions, Deliver, Envelope, Host, IdMap, NewActor, Route, SystemBase, SystemImpl, SystemStats,
-    ensure_blocking_allowed, record_dead_letter, reply_result,
+    ActorOptions, Deliver, EXTERNAL_ID, Envelope, FIRST_ACTOR_ID, Host, IdMap, NewActor, Route, SYSTEM_ID, SystemBase,
+    SystemImpl, SystemStats, ensure_blocking_allowed, record_dead_letter, record_unhandled, reply_result,
 };
 use crate::address::{ActorAddress, NodeId};
 use crate::cell::Cell;
@@ -28,10 +28,6 @@ use crate::messages::{ActorExitRequest, ChildActorExited};
 use crate::payload::Payload;
 use runner::ActorRunner;
 use scheduler::Scheduler;
-
-const SYSTEM_ID: u64 = 0;
-const EXTERNAL_ID: u64 = 1;
-const FIRST_ACTOR_ID: u64 = 2;
 
 pub(super) struct ThreadedSystem {
     core: Arc<Core>,
@@ -383,8 +379,7 @@ impl Host for ThreadedHost<'_> {
     }
 
     fn unhandled(&mut self, actor: &ActorAddress, msg: &dyn Message) {
-        self.core.unhandled.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(%actor, message = msg.wire_name(), "no handler for message");
+        record_unhandled(&self.core.unhandled, actor, msg);
     }
 }
 
