@@ -174,7 +174,7 @@ fn failed_handlers_return_poison_and_the_actor_survives() {
         system.tell(&calc, Add(5)).unwrap();
         let err = system.ask::<u8, _, _>(&calc, 0u8, LONG).unwrap_err();
         match err {
-            Error::Poison { message_type, details } => {
+            Error::Poison { message_type, details, .. } => {
                 assert_eq!(message_type, "u8");
                 assert!(details.contains("zero is not allowed"), "{details}");
             }

@@ -8,17 +8,31 @@ use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Type};
 
 /// The system messages every actor accepts; a handler for one of them is not marked twice.
 const SYSTEM_MESSAGES: &[&str] =
-    &["ActorExitRequest", "ChildActorExited", "PoisonMessage", "DeadEnvelope", "WakeupMessage"];
+    &["ActorExitRequest", "ChildActorExited", "PoisonMessage", "DeadEnvelope", "WakeupMessage", "ActorStatusRequest"];
 
 /// The whole actor.
 struct ActorModel {
     item: ItemImpl,
-    /// `#[actor(name = "...")]`.
-    wire_name: Option<LitStr>,
-    /// `#[actor(local)]`: created only from an instance, so neither `Default` nor registered by name.
-    local: bool,
+    args: ActorArgs,
     handlers: Vec<HandlerModel>,
     fallback: Option<HandlerModel>,
+}
+
+/// The options of `#[actor(...)]`.
+#[derive(Default)]
+struct ActorArgs {
+    /// `name = "..."`.
+    wire_name: Option<LitStr>,
+    /// `local`: created only from an instance, so neither `Default` nor registered by name.
+    local: Option<Span>,
+    /// `on_panic = restart` or `on_panic = restart(max = N, within = "10s")`: (span, max, millis).
+    restart: Option<(Span, u32, u64)>,
+    /// `troupe(max_count = N, idle_count = M, dismiss_after = "2s")`: (span, max, idle, millis).
+    troupe: Option<(Span, usize, usize, u64)>,
+    /// `transient(exit_after = "..")` / `transient_idle(exit_after = "..")`: (millis, idle).
+    transient: Option<(u64, bool)>,
+    /// `initializing_messages(A, B, ..)`.
+    init_messages: Vec<Type>,
 }
 
 /// One `#[handler]` method.
@@ -42,32 +56,161 @@ enum Param {
     Sender,
 }
 
-fn parse_args(args: TokenStream) -> syn::Result<(Option<LitStr>, bool)> {
-    let mut name = None;
-    let mut local = false;
+/// A duration written as a string with a unit: `"250ms"`, `"10s"`, `"2m"`, `"1h"`. In milliseconds.
+fn parse_duration(lit: &LitStr) -> syn::Result<u64> {
+    let text = lit.value();
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(n) if scale > 0 => {
+            n.checked_mul(scale).ok_or_else(|| syn::Error::new_spanned(lit, "this duration is too long"))
+        }
+        _ => Err(syn::Error::new_spanned(lit, "expected a duration such as \"250ms\", \"10s\", \"2m\" or \"1h\"")),
+    }
+}
+
+fn parse_int<T: std::str::FromStr>(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let lit: syn::LitInt = meta.value()?.parse()?;
+    lit.base10_parse()
+}
+
+fn parse_args(args: TokenStream) -> syn::Result<ActorArgs> {
+    let mut out = ActorArgs::default();
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("local") {
-            local = true;
+            out.local = Some(meta.path.span());
             Ok(())
         } else if meta.path.is_ident("name") {
             let lit: LitStr = meta.value()?.parse()?;
             if lit.value().is_empty() {
                 return Err(syn::Error::new_spanned(&lit, "a wire name cannot be empty"));
             }
-            name = Some(lit);
+            out.wire_name = Some(lit);
+            Ok(())
+        } else if meta.path.is_ident("on_panic") {
+            let policy: syn::Expr = meta.value()?.parse()?;
+            out.restart = parse_on_panic(&policy)?;
+            Ok(())
+        } else if meta.path.is_ident("troupe") {
+            let span = meta.path.span();
+            let (mut max, mut idle, mut dismiss) = (10usize, 2usize, 2_000u64);
+            if meta.input.peek(syn::token::Paren) {
+                meta.parse_nested_meta(|inner| {
+                    if inner.path.is_ident("max_count") {
+                        max = parse_int(&inner)?;
+                        if max == 0 {
+                            return Err(inner.error("a troupe needs `max_count` of at least 1"));
+                        }
+                    } else if inner.path.is_ident("idle_count") {
+                        idle = parse_int(&inner)?;
+                    } else if inner.path.is_ident("dismiss_after") {
+                        dismiss = parse_duration(&inner.value()?.parse()?)?;
+                    } else {
+                        return Err(inner.error(
+                            "unknown `troupe` option; expected `max_count = N`, `idle_count = N` or `dismiss_after = \"2s\"`",
+                        ));
+                    }
+                    Ok(())
+                })?;
+            }
+            out.troupe = Some((span, max, idle, dismiss));
+            Ok(())
+        } else if meta.path.is_ident("transient") || meta.path.is_ident("transient_idle") {
+            let idle = meta.path.is_ident("transient_idle");
+            let mut after = None;
+            meta.parse_nested_meta(|inner| {
+                if inner.path.is_ident("exit_after") {
+                    after = Some(parse_duration(&inner.value()?.parse()?)?);
+                    Ok(())
+                } else {
+                    Err(inner.error("unknown option; expected `exit_after = \"10s\"`"))
+                }
+            })?;
+            let after = after.ok_or_else(|| meta.error("expected `exit_after = \"10s\"`"))?;
+            out.transient = Some((after, idle));
+            Ok(())
+        } else if meta.path.is_ident("initializing_messages") {
+            let content;
+            syn::parenthesized!(content in meta.input);
+            let types = syn::punctuated::Punctuated::<Type, syn::Token![,]>::parse_terminated(&content)?;
+            if types.is_empty() {
+                return Err(
+                    meta.error("list the message types that must arrive first, e.g. `initializing_messages(Config)`")
+                );
+            }
+            if types.len() > 64 {
+                return Err(meta.error("at most 64 initializing messages"));
+            }
+            out.init_messages = types.into_iter().collect();
             Ok(())
         } else {
-            Err(meta.error("unknown `actor` option; expected `name = \"...\"` or `local`"))
+            Err(meta.error(
+                "unknown `actor` option; expected `name = \"...\"`, `local`, `on_panic = restart`, `troupe(..)`, `transient(..)`, `transient_idle(..)` or `initializing_messages(..)`",
+            ))
         }
     });
     syn::parse::Parser::parse2(parser, args)?;
-    if let (Some(name), true) = (&name, local) {
+    if let (Some(name), Some(_)) = (&out.wire_name, out.local) {
         return Err(syn::Error::new_spanned(
             name,
             "a `local` actor is not registered by name; remove `name` or `local`",
         ));
     }
-    Ok((name, local))
+    if let (Some((span, ..)), Some(_)) = (out.troupe, out.local) {
+        return Err(syn::Error::new(span, "a troupe creates its workers by type: it cannot be `local`"));
+    }
+    if let (Some((span, ..)), false) = (out.troupe, out.init_messages.is_empty()) {
+        return Err(syn::Error::new(
+            span,
+            "a troupe cannot have `initializing_messages`: each message goes to one worker only",
+        ));
+    }
+    Ok(out)
+}
+
+/// `restart` or `restart(max = N, within = "10s")`; `resume` is the default.
+fn parse_on_panic(policy: &syn::Expr) -> syn::Result<Option<(Span, u32, u64)>> {
+    let expected =
+        "expected `on_panic = restart`, `on_panic = restart(max = 3, within = \"10s\")` or `on_panic = resume`";
+    let (path, args) = match policy {
+        syn::Expr::Path(p) => (&p.path, None),
+        syn::Expr::Call(c) => match &*c.func {
+            syn::Expr::Path(p) => (&p.path, Some(&c.args)),
+            _ => return Err(syn::Error::new_spanned(policy, expected)),
+        },
+        _ => return Err(syn::Error::new_spanned(policy, expected)),
+    };
+    if path.is_ident("resume") && args.is_none() {
+        return Ok(None);
+    }
+    if !path.is_ident("restart") {
+        return Err(syn::Error::new_spanned(policy, expected));
+    }
+    let (mut max, mut within) = (3u32, 10_000u64);
+    for arg in args.into_iter().flatten() {
+        let syn::Expr::Assign(assign) = arg else { return Err(syn::Error::new_spanned(arg, expected)) };
+        let syn::Expr::Path(key) = &*assign.left else { return Err(syn::Error::new_spanned(arg, expected)) };
+        let syn::Expr::Lit(syn::ExprLit { lit, .. }) = &*assign.right else {
+            return Err(syn::Error::new_spanned(&assign.right, expected));
+        };
+        match (key.path.get_ident().map(ToString::to_string).as_deref(), lit) {
+            (Some("max"), syn::Lit::Int(n)) => max = n.base10_parse()?,
+            (Some("within"), syn::Lit::Str(s)) => within = parse_duration(s)?,
+            _ => return Err(syn::Error::new_spanned(arg, expected)),
+        }
+    }
+    Ok(Some((path.span(), max, within)))
 }
 
 fn last_segment_is(ty: &Type, name: &str) -> bool {
@@ -185,7 +328,7 @@ fn type_text(ty: &Type) -> String {
 }
 
 fn parse(args: TokenStream, input: TokenStream) -> syn::Result<ActorModel> {
-    let (wire_name, local) = parse_args(args)?;
+    let args = parse_args(args)?;
     let mut item: ItemImpl = syn::parse2(input).map_err(|e| {
         syn::Error::new(e.span(), "`#[actor]` goes on an inherent impl block (`impl MyActor { .. }`), not on this item")
     })?;
@@ -259,44 +402,71 @@ fn parse(args: TokenStream, input: TokenStream) -> syn::Result<ActorModel> {
     if let Some(errors) = errors {
         return Err(errors);
     }
-    Ok(ActorModel { item, wire_name, local, handlers, fallback })
+    Ok(ActorModel { item, args, handlers, fallback })
 }
 
-/// The call of one handler, as the body of its dispatch arm. `msg` is the message expression.
+/// The call of one handler, as the body of its dispatch arm. `msg` is the (owned) message
+/// expression; a handler that borrows its message is given a reference, and hands the message
+/// back to the runtime if it fails so that it can be retried once and then returned to its sender.
 fn call(handler: &HandlerModel, msg: TokenStream) -> TokenStream {
     let method = &handler.method;
     let needs_sender = handler.params.contains(&Param::Sender);
-    let args = handler.params.iter().map(|p| match p {
-        Param::Message => msg.clone(),
-        Param::Context => quote!(&mut *__cx),
-        Param::Sender => quote!(__sender),
-    });
+    let args: Vec<TokenStream> = handler
+        .params
+        .iter()
+        .map(|p| match p {
+            // Sync: the closure's parameter is the reference already; async: borrow the owned one.
+            Param::Message if handler.by_ref && !handler.is_async => quote!(__m),
+            Param::Message if handler.by_ref => quote!(&__m),
+            Param::Message => msg.clone(),
+            Param::Context => quote!(&mut *__cx),
+            Param::Sender => quote!(::core::clone::Clone::clone(&__sender)),
+        })
+        .collect();
     let sender = needs_sender.then(|| quote!(let __sender = __cx.sender();));
     let complete = quote_spanned! {handler.output_span=>
-        ::thespian::__private::HandlerOutput::complete(__out, __cx)
+        ::thespian::__private::HandlerOutput::complete(__out, &mut *__cx)
     };
-    if handler.is_async {
-        quote! {
-            #sender
-            return ::thespian::__private::Box::pin(async move {
-                let __out = self.#method(#(#args),*).await;
-                #complete
-            });
-        }
-    } else {
-        quote! {
+    match (handler.is_async, handler.by_ref) {
+        (false, false) => quote! {
             #sender
             let __out = self.#method(#(#args),*);
             return ::thespian::__private::Dispatch::Done(#complete);
-        }
+        },
+        (false, true) => quote! {
+            #sender
+            let __m = #msg;
+            return ::thespian::__private::run_by_ref(__m, __cx, |__m, __cx| {
+                let __out = self.#method(#(#args),*);
+                #complete
+            });
+        },
+        (true, false) => quote! {
+            #sender
+            return ::thespian::__private::Box::pin(async move {
+                let __out = self.#method(#(#args),*).await;
+                ::thespian::__private::Dispatch::Done(#complete)
+            });
+        },
+        (true, true) => quote! {
+            #sender
+            let __m = #msg;
+            return ::thespian::__private::Box::pin(async move {
+                let __r = ::thespian::__private::catch_async(async {
+                    let __out = self.#method(#(#args),*).await;
+                    #complete
+                })
+                .await;
+                ::thespian::__private::by_ref_outcome(__r, __m, __cx)
+            });
+        },
     }
 }
 
-/// One arm of a dispatch chain: if the message is a `ty`, run `body` with it as `__m`.
+/// One arm of a dispatch chain: if the message is a `ty`, run the handler with it as `__m`.
 fn arm(handler: &HandlerModel) -> TokenStream {
     let ty = &handler.message;
-    let msg = if handler.by_ref { quote!(&__m) } else { quote!(__m) };
-    let body = call(handler, msg);
+    let body = call(handler, quote!(__m));
     quote_spanned! {ty.span()=>
         let __msg = match __msg.downcast::<#ty>() {
             ::core::result::Result::Ok(__m) => { #body }
@@ -323,7 +493,8 @@ fn generate(model: ActorModel) -> TokenStream {
     let item = &model.item;
     let self_ty = &item.self_ty;
     let ty_span = self_ty.span();
-    let wire_name = wire_name(model.wire_name.as_ref(), self_ty);
+    let args = &model.args;
+    let wire_name = wire_name(args.wire_name.as_ref(), self_ty);
 
     // Synchronous handlers run inside `dispatch`; for an async one, `dispatch` only recognises the
     // type and the runtime calls `dispatch_async`, so the synchronous path builds no future.
@@ -350,7 +521,9 @@ fn generate(model: ActorModel) -> TokenStream {
         _ => quote! {
             let __name = __msg.wire_name();
             ::thespian::__private::Box::pin(async move {
-                ::core::result::Result::Err(::thespian::HandlerError(::std::format!("no async handler for `{}`", __name)))
+                ::thespian::__private::Dispatch::Done(::core::result::Result::Err(::thespian::HandlerError::new(
+                    ::std::format!("no async handler for `{}`", __name),
+                )))
             })
         },
     };
@@ -386,13 +559,37 @@ fn generate(model: ActorModel) -> TokenStream {
             #(impl ::thespian::Handles<::thespian::messages::#system> for #self_ty {})*
         }
     };
+    // A troupe's address also takes the troupe's own settings and status requests.
+    let troupe_handles = args.troupe.map(|_| {
+        quote! {
+            impl ::thespian::Handles<::thespian::messages::UpdateTroupeSettings> for #self_ty {}
+            impl ::thespian::Handles<::thespian::messages::TroupeStatusRequest> for #self_ty {}
+        }
+    });
 
-    let (actor_type, registration, type_name) = if model.local {
+    let behaviour = behaviour(args, self_ty);
+    let troupe_const = args.troupe.map(|(span, max, idle, dismiss)| {
+        quote_spanned! {span=>
+            const TROUPE: ::core::option::Option<::thespian::__private::TroupeConfig> =
+                ::core::option::Option::Some(::thespian::__private::TroupeConfig {
+                    max_count: #max,
+                    idle_count: #idle,
+                    dismiss_after: ::thespian::__private::Duration::from_millis(#dismiss),
+                });
+        }
+    });
+    let troupe_field = match &troupe_const {
+        Some(_) => quote!(<#self_ty as ::thespian::ActorType>::TROUPE),
+        None => quote!(::core::option::Option::None),
+    };
+
+    let (actor_type, registration, type_name) = if model.args.local.is_some() {
         (quote!(), quote!(), quote!(::core::any::type_name::<Self>()))
     } else {
         let actor_type = quote_spanned! {ty_span=>
             impl ::thespian::ActorType for #self_ty {
                 const WIRE_NAME: &'static str = #wire_name;
+                #troupe_const
             }
         };
         let registration = quote! {
@@ -406,6 +603,7 @@ fn generate(model: ActorModel) -> TokenStream {
                         }
                         __create
                     },
+                    troupe: #troupe_field,
                 }
             }
         };
@@ -432,14 +630,78 @@ fn generate(model: ActorModel) -> TokenStream {
                 fn actor_type_name(&self) -> &'static str {
                     #type_name
                 }
+
+                #behaviour
             }
 
             #actor_type
 
             #handles
 
+            #troupe_handles
+
             #registration
         };
+    }
+}
+
+/// The `Actor` methods behind the framework behaviours: supervision, transience, initializing
+/// messages. Nothing for an actor that asks for none.
+fn behaviour(args: &ActorArgs, self_ty: &Type) -> TokenStream {
+    let mut chain = Vec::new();
+    let mut methods = Vec::new();
+    if let Some((span, max, within)) = args.restart {
+        chain.push(quote! {
+            .on_panic(::thespian::__private::OnPanic::Restart {
+                max_restarts: #max,
+                within: ::thespian::__private::Duration::from_millis(#within),
+            })
+        });
+        // Spanned at `restart`, so a missing `Default` points there.
+        methods.push(quote_spanned! {span=>
+            fn fresh(&self) -> ::core::option::Option<::thespian::__private::Box<dyn ::thespian::Actor>> {
+                ::core::option::Option::Some(::thespian::__private::Box::new(
+                    <#self_ty as ::core::default::Default>::default(),
+                ))
+            }
+        });
+    }
+    if let Some((after, idle)) = args.transient {
+        chain.push(quote! {
+            .transient(::thespian::__private::Transient {
+                exit_after: ::thespian::__private::Duration::from_millis(#after),
+                idle: #idle,
+            })
+        });
+    }
+    if !args.init_messages.is_empty() {
+        let count = args.init_messages.len() as u32;
+        chain.push(quote!(.initializing_messages(#count)));
+        let checks = args.init_messages.iter().enumerate().map(|(i, ty)| {
+            let i = i as u32;
+            quote_spanned! {ty.span()=>
+                if __msg.is::<#ty>() {
+                    return ::core::option::Option::Some(#i);
+                }
+            }
+        });
+        methods.push(quote! {
+            fn init_slot(&self, __msg: &::thespian::__private::Payload) -> ::core::option::Option<u32> {
+                #(#checks)*
+                ::core::option::Option::None
+            }
+        });
+    }
+    if chain.is_empty() {
+        return quote!(#(#methods)*);
+    }
+    quote! {
+        fn behaviour(&self) -> ::thespian::__private::Behaviour {
+            const BEHAVIOUR: ::thespian::__private::Behaviour = ::thespian::__private::Behaviour::DEFAULT #(#chain)*;
+            BEHAVIOUR
+        }
+
+        #(#methods)*
     }
 }
 
@@ -466,7 +728,7 @@ fn recover(errors: syn::Error, args: TokenStream, input: TokenStream) -> TokenSt
     }
     let self_ty = &item.self_ty;
     let actor_type = match parse_args(args) {
-        Ok((pinned, false)) => {
+        Ok(ActorArgs { wire_name: pinned, local: None, .. }) => {
             let wire_name = wire_name(pinned.as_ref(), self_ty);
             quote! {
                 impl ::thespian::ActorType for #self_ty {

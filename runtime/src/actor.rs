@@ -30,19 +30,26 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::time::Duration;
 
 use crate::context::Context;
 use crate::message::Message;
 use crate::payload::Payload;
 
-/// A boxed future returned by an `async fn` handler.
-pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send + 'a>>;
+/// A boxed future returned by an `async fn` handler: it ends with [`Dispatch::Done`] or
+/// [`Dispatch::Failed`].
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Dispatch> + Send + 'a>>;
 
 /// What dispatching one message to an actor gave.
 pub enum Dispatch {
-    /// A synchronous handler ran; this is its outcome.
+    /// A handler ran; this is its outcome.
     Done(Result<(), HandlerError>),
+    /// A handler that borrowed its message (`&M`) failed and handed the message back, so the
+    /// runtime can retry it once and then return it to the sender in a
+    /// [`PoisonMessage`](crate::PoisonMessage).
+    Failed(HandlerError, Payload),
     /// The message's handler is an `async fn`: the runtime calls [`Actor::dispatch_async`] with it
     /// and polls the future to completion before the next message.
     Async(Payload),
@@ -54,9 +61,74 @@ impl fmt::Debug for Dispatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Dispatch::Done(r) => f.debug_tuple("Done").field(r).finish(),
+            Dispatch::Failed(e, m) => f.debug_tuple("Failed").field(e).field(m).finish(),
             Dispatch::Async(m) => f.debug_tuple("Async").field(m).finish(),
             Dispatch::Unhandled(m) => f.debug_tuple("Unhandled").field(m).finish(),
         }
+    }
+}
+
+/// What happens to an actor whose handler panicked. Chosen with `#[actor(on_panic = ...)]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnPanic {
+    /// Keep the actor and its state, as the original does (the default).
+    #[default]
+    Resume,
+    /// Replace the state with a fresh `Default` one. More than `max_restarts` restarts within
+    /// `within` stop the actor, and its parent receives [`ChildActorExited`](crate::ChildActorExited).
+    Restart {
+        /// Restarts allowed within the window.
+        max_restarts: u32,
+        /// The window.
+        within: Duration,
+    },
+}
+
+/// An actor that exits by itself some time after it starts working
+/// (`#[actor(transient(exit_after = "10s"))]`) or after it last worked
+/// (`#[actor(transient_idle(exit_after = "10s"))]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transient {
+    /// How long after its first message (or its last one, when `idle`) the actor exits.
+    pub exit_after: Duration,
+    /// Whether every message pushes the exit back.
+    pub idle: bool,
+}
+
+/// The framework behaviours an `#[actor(...)]` attribute asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Behaviour {
+    /// What a panic does to the actor.
+    pub on_panic: OnPanic,
+    /// Whether and when the actor exits by itself.
+    pub transient: Option<Transient>,
+    /// How many message types must arrive before any other message is handled
+    /// (`#[actor(initializing_messages(A, B))]`); see [`Actor::init_slot`].
+    pub initializing_messages: u32,
+}
+
+impl Behaviour {
+    /// Thespian's behaviour: keep running after a panic, never exit by itself.
+    pub const DEFAULT: Behaviour = Behaviour { on_panic: OnPanic::Resume, transient: None, initializing_messages: 0 };
+
+    /// Sets what a panic does (for the code `#[actor]` generates).
+    pub const fn on_panic(mut self, on_panic: OnPanic) -> Self {
+        self.on_panic = on_panic;
+        self
+    }
+
+    /// Makes the actor transient (for the code `#[actor]` generates).
+    pub const fn transient(mut self, transient: Transient) -> Self {
+        self.transient = Some(transient);
+        self
+    }
+
+    /// Sets the number of initializing message types (for the code `#[actor]` generates).
+    pub const fn initializing_messages(mut self, count: u32) -> Self {
+        self.initializing_messages = count;
+        self
     }
 }
 
@@ -71,11 +143,73 @@ pub trait Actor: Send + 'static {
     fn dispatch_async<'a>(&'a mut self, msg: Payload, cx: &'a mut Context<'_>) -> HandlerFuture<'a> {
         let _ = cx;
         let name = msg.wire_name();
-        Box::pin(async move { Err(HandlerError(format!("no async handler for `{name}`"))) })
+        Box::pin(async move { Dispatch::Done(Err(HandlerError::new(format!("no async handler for `{name}`")))) })
     }
 
     /// The actor type's wire name.
     fn actor_type_name(&self) -> &'static str;
+
+    /// The framework behaviours chosen with `#[actor(...)]` options.
+    fn behaviour(&self) -> Behaviour {
+        Behaviour::DEFAULT
+    }
+
+    /// For an actor with initializing messages: which of them `msg` is (0-based), if any.
+    fn init_slot(&self, msg: &Payload) -> Option<u32> {
+        let _ = msg;
+        None
+    }
+
+    /// A fresh instance, for an actor restarted after a panic (`on_panic = restart`).
+    fn fresh(&self) -> Option<Box<dyn Actor>> {
+        None
+    }
+}
+
+/// Runs a handler that borrows its message, catching a panic, and hands the message back if the
+/// handler failed (for the code `#[actor]` generates).
+#[doc(hidden)]
+pub fn run_by_ref<M: Message>(
+    msg: M,
+    cx: &mut Context<'_>,
+    handler: impl FnOnce(&M, &mut Context<'_>) -> Result<(), HandlerError>,
+) -> Dispatch {
+    let result = catch_unwind(AssertUnwindSafe(|| handler(&msg, &mut *cx))).unwrap_or_else(|p| Err(panic_error(p)));
+    by_ref_outcome(result, msg, cx)
+}
+
+/// Awaits an `async fn` handler that borrows its message, catching a panic (for the code
+/// `#[actor]` generates; [`by_ref_outcome`] then hands the message back on failure).
+#[doc(hidden)]
+pub async fn catch_async(handler: impl Future<Output = Result<(), HandlerError>>) -> Result<(), HandlerError> {
+    use futures_util::FutureExt;
+    AssertUnwindSafe(handler).catch_unwind().await.unwrap_or_else(|p| Err(panic_error(p)))
+}
+
+/// The outcome of a handler that borrowed `msg`: on failure (its own, or something invalid it did
+/// through the context) the message goes back to the runtime.
+#[doc(hidden)]
+pub fn by_ref_outcome<M: Message>(result: Result<(), HandlerError>, msg: M, cx: &mut Context<'_>) -> Dispatch {
+    let result = match (result, cx.failure.take()) {
+        (Ok(()), Some(failure)) => Err(failure),
+        (result, _) => result,
+    };
+    match result {
+        Ok(()) => Dispatch::Done(Ok(())),
+        Err(error) => Dispatch::Failed(error, Payload::new(msg)),
+    }
+}
+
+/// The text of a panic payload, as a handler error.
+pub(crate) fn panic_error(panic: Box<dyn std::any::Any + Send>) -> HandlerError {
+    let text = if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "handler panicked".to_owned()
+    };
+    HandlerError { text: format!("panic: {text}"), panicked: true }
 }
 
 /// An actor type that can be created by the system: `#[actor]` implements it for `Default` types.
@@ -87,6 +221,31 @@ pub trait Actor: Send + 'static {
 pub trait ActorType: Actor + Default {
     /// The name the type is registered under, for creation in another process.
     const WIRE_NAME: &'static str;
+    /// For `#[actor(troupe(...))]`: creating the actor creates a troupe of them behind one address.
+    const TROUPE: Option<TroupeConfig> = None;
+}
+
+/// How a troupe is sized: `#[actor(troupe(max_count = 10, idle_count = 2))]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TroupeConfig {
+    /// The most workers at once.
+    pub max_count: usize,
+    /// Workers kept when there is no work.
+    pub idle_count: usize,
+    /// How long a worker beyond `idle_count` stays idle before it is dismissed.
+    pub dismiss_after: Duration,
+}
+
+impl TroupeConfig {
+    /// The original's defaults: up to 10 workers, 2 kept idle, extras dismissed after 2 s idle.
+    pub const DEFAULT: TroupeConfig =
+        TroupeConfig { max_count: 10, idle_count: 2, dismiss_after: Duration::from_secs(2) };
+}
+
+impl Default for TroupeConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 /// A registered actor type, so a node can create an actor asked for by name.
@@ -98,6 +257,8 @@ pub struct ActorRegistration {
     pub type_name: fn() -> &'static str,
     /// Builds a fresh instance with `Default`.
     pub create: fn() -> Box<dyn Actor>,
+    /// Set for a troupe: creating the actor by name creates a troupe.
+    pub troupe: Option<TroupeConfig>,
 }
 
 inventory::collect!(ActorRegistration);
@@ -125,12 +286,43 @@ pub fn actor_registration(wire_name: &str) -> Option<&'static ActorRegistration>
 }
 
 /// Why a handler failed: the text of its `Err`, or of its panic.
+///
+/// ```
+/// use thespian::HandlerError;
+/// let e = HandlerError::new("no such account");
+/// assert_eq!(e.to_string(), "no such account");
+/// assert!(!e.is_panic());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandlerError(pub String);
+pub struct HandlerError {
+    text: String,
+    panicked: bool,
+}
+
+impl HandlerError {
+    /// A failure described by `text`.
+    pub fn new(text: impl Into<String>) -> Self {
+        HandlerError { text: text.into(), panicked: false }
+    }
+
+    /// Whether the handler panicked (rather than returned `Err`).
+    pub fn is_panic(&self) -> bool {
+        self.panicked
+    }
+
+    /// The description.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub(crate) fn into_text(self) -> String {
+        self.text
+    }
+}
 
 impl fmt::Display for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
@@ -173,7 +365,7 @@ impl<T: HandlerOutput, E: fmt::Display> HandlerOutput for Result<T, E> {
     fn complete(self, cx: &mut Context<'_>) -> Result<(), HandlerError> {
         match self {
             Ok(out) => out.complete(cx),
-            Err(e) => Err(HandlerError(e.to_string())),
+            Err(e) => Err(HandlerError::new(e.to_string())),
         }
     }
 }

@@ -4,8 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::actor::{Actor, ActorType};
+use crate::actor::{Actor, ActorType, HandlerError};
 use crate::address::{ActorAddress, Addr, NodeId, Recipient};
+use crate::cell::CellState;
 use crate::error::{Error, Result};
 use crate::message::{IntoMessage, Message};
 use crate::payload::Payload;
@@ -52,30 +53,32 @@ pub(crate) type ReplyFuture = Pin<Box<dyn Future<Output = Result<Payload>> + Sen
 /// ```
 pub struct Context<'a> {
     pub(crate) host: &'a mut dyn Host,
-    pub(crate) me: &'a ActorAddress,
-    pub(crate) parent: &'a ActorAddress,
-    pub(crate) children: &'a mut Vec<ActorAddress>,
+    pub(crate) st: &'a mut CellState,
     pub(crate) sender: ActorAddress,
     pub(crate) exit_requested: bool,
-    /// This actor is already exiting (waiting for its children).
-    pub(crate) exiting: bool,
+    /// Something the handler did through the context was invalid: the handler counts as failed.
+    pub(crate) failure: Option<HandlerError>,
 }
 
 impl std::fmt::Debug for Context<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
-            .field("me", self.me)
+            .field("me", &self.st.me)
             .field("sender", &self.sender)
-            .field("parent", self.parent)
-            .field("children", &self.children)
+            .field("parent", &self.st.parent)
+            .field("children", &self.st.children)
             .finish()
     }
 }
 
 impl<'a> Context<'a> {
+    pub(crate) fn new(host: &'a mut dyn Host, st: &'a mut CellState, sender: ActorAddress) -> Self {
+        Context { host, st, sender, exit_requested: false, failure: None }
+    }
+
     /// This actor's own address.
     pub fn my_address(&self) -> &ActorAddress {
-        self.me
+        &self.st.me
     }
 
     /// The sender of the message being handled.
@@ -83,42 +86,72 @@ impl<'a> Context<'a> {
         self.sender.clone()
     }
 
-    /// The actor that created this one (the system itself for actors created from outside).
+    /// The actor that created this one (the system itself for actors created from outside and
+    /// for globally named actors).
     pub fn parent(&self) -> &ActorAddress {
-        self.parent
+        &self.st.parent
     }
 
     /// The live children of this actor.
     pub fn children(&self) -> &[ActorAddress] {
-        self.children
+        &self.st.children
+    }
+
+    /// This actor's global name, if it was created with one.
+    pub fn global_name(&self) -> Option<&str> {
+        self.st.global_name()
     }
 
     /// The identity of the system or node this actor runs on.
     pub fn node(&self) -> NodeId {
-        self.me.node()
+        self.st.me.node()
     }
 
     /// Sends `msg` to `to`, with this actor as the sender.
     ///
-    /// The send never blocks and never fails here: a message to an actor that has gone becomes a
-    /// dead letter. Messages from one sender to one receiver arrive in the order sent.
+    /// The send never blocks. A message to an actor that has gone becomes a dead letter; one to a
+    /// full bounded mailbox comes back to this actor as a [`PoisonMessage`](crate::PoisonMessage).
+    /// An address of another actor system is invalid: the message is not sent and the handler
+    /// counts as failed (its sender receives a `PoisonMessage` naming `InvalidActorAddress`).
+    /// Messages from one sender to one receiver arrive in the order sent.
     #[inline]
     pub fn send<M: IntoMessage, T: Recipient<M::Msg> + ?Sized>(&mut self, to: &T, msg: M) {
-        let env = Envelope { sender: self.me.without_route(), msg: Payload::new(msg.into_message()) };
-        self.host.send(to.address(), env);
+        self.send_payload(to.address(), Payload::new(msg.into_message()));
     }
 
     /// Sends an already boxed message to `to`.
     pub fn send_boxed(&mut self, to: &ActorAddress, msg: Box<dyn Message>) {
-        let env = Envelope { sender: self.me.without_route(), msg: Payload::from_box(msg) };
+        self.send_payload(to, Payload::from_box(msg));
+    }
+
+    #[inline]
+    fn send_payload(&mut self, to: &ActorAddress, msg: Payload) {
+        let env = Envelope { sender: self.st.me.without_route(), msg };
+        if to.node() != self.host.node() {
+            self.invalid_address(to, env);
+            return;
+        }
         self.host.send(to, env);
+    }
+
+    #[cold]
+    fn invalid_address(&mut self, to: &ActorAddress, env: Envelope) {
+        let what = format!(
+            "InvalidActorAddress: {to} belongs to actor system {}, not to this system {}; message `{}` not sent",
+            to.node(),
+            self.host.node(),
+            env.msg.wire_name()
+        );
+        tracing::warn!(actor = %self.st.me, "{what}");
+        self.host.dead_letter(to, env);
+        self.failure.get_or_insert(HandlerError::new(what));
     }
 
     /// Sends `msg` to the sender of the message being handled.
     #[inline]
     pub fn reply<M: IntoMessage>(&mut self, msg: M) {
-        let env = Envelope { sender: self.me.without_route(), msg: Payload::new(msg.into_message()) };
-        self.host.send(&self.sender, env);
+        let to = self.sender.clone();
+        self.send_payload(&to, Payload::new(msg.into_message()));
     }
 
     /// Creates a child actor of type `A` with `A::default()` and returns its address at once.
@@ -132,26 +165,34 @@ impl<'a> Context<'a> {
     /// Creates a child actor of type `A` with options (such as a global name).
     ///
     /// With a global name that is already taken, the existing actor's address is returned and no
-    /// new actor is created; a globally named actor belongs to the system, not to this actor.
+    /// new actor is created. A globally named actor belongs to the system, not to this actor: it
+    /// is not among this actor's children and does not stop when this actor does, but the actor
+    /// that created it receives [`ChildActorExited`](crate::ChildActorExited) when it exits. An
+    /// empty global name is invalid: the handler counts as failed and the address returned is dead.
     pub fn create_actor_with<A: ActorType>(&mut self, options: ActorOptions) -> Addr<A> {
-        let (address, is_child) = self.host.create(self.me, NewActor::of::<A>(), options);
-        self.adopt(address, is_child)
+        self.create(NewActor::of::<A>(), options)
     }
 
     /// Creates a child actor from an existing instance (local only: it cannot be created by name
     /// in another process).
     pub fn create_actor_from<A: Actor>(&mut self, instance: A) -> Addr<A> {
-        let (address, is_child) = self.host.create(self.me, NewActor::from_instance(instance), ActorOptions::default());
-        self.adopt(address, is_child)
+        self.create(NewActor::from_instance(instance), ActorOptions::default())
     }
 
-    fn adopt<A: Actor>(&mut self, address: ActorAddress, is_child: bool) -> Addr<A> {
+    pub(crate) fn create<A: Actor>(&mut self, new: NewActor, options: ActorOptions) -> Addr<A> {
+        if let Err(e) = crate::system::check_options(&options) {
+            self.failure.get_or_insert(HandlerError::new(e.to_string()));
+            return Addr::unchecked(ActorAddress::new(self.st.me.node(), u64::MAX, None));
+        }
+        let (address, is_child) = self.host.create(&self.st.me, new, options);
         if is_child {
-            self.children.push(address.clone());
-            if self.exiting {
+            self.st.children.push(address.clone());
+            if self.st.exiting {
                 // A parent that is exiting waits for all its children: this one must go too.
-                let exit =
-                    Envelope { sender: self.me.without_route(), msg: Payload::new(crate::ActorExitRequest::default()) };
+                let exit = Envelope {
+                    sender: self.st.me.without_route(),
+                    msg: Payload::new(crate::ActorExitRequest::default()),
+                };
                 self.host.send(&address, exit);
             }
         }
@@ -164,6 +205,46 @@ impl<'a> Context<'a> {
         self.exit_requested = true;
     }
 
+    /// Asks for a [`WakeupMessage`](crate::WakeupMessage) from this actor to itself, no earlier
+    /// than `delay` from now, carrying `payload` (`()` for none). Several may be pending at once;
+    /// each arrives exactly once; pending wakeups are discarded when the actor exits. A zero delay
+    /// delivers it after the message being handled.
+    ///
+    /// On the `Simple` base the delay runs on the system's clock, which a test can move forward
+    /// with [`ActorSystem::advance_clock`](crate::ActorSystem::advance_clock).
+    pub fn wakeup_after<P: IntoMessage>(&mut self, delay: Duration, payload: P) {
+        let payload = payload.into_message();
+        let payload: Option<Box<dyn Message>> = if std::any::TypeId::of::<P::Msg>() == std::any::TypeId::of::<()>() {
+            None
+        } else {
+            Some(Box::new(payload))
+        };
+        self.st.pending_wakeups = self.st.pending_wakeups.saturating_add(1);
+        let wakeup = crate::WakeupMessage { delay, payload };
+        let me = self.st.me.clone();
+        self.host.schedule(&me, delay, Payload::new(wakeup));
+    }
+
+    /// Makes this actor the system's dead-letter handler (`true`), or stops it being one
+    /// (`false`, which does nothing unless this actor is the current handler).
+    ///
+    /// There is one handler per system and the last registration wins. It receives every message
+    /// sent to an actor that has gone as a [`DeadEnvelope`](crate::DeadEnvelope), except dead
+    /// `DeadEnvelope`s and `ChildActorExited` notices. When the handler exits, dead letters are
+    /// only logged and counted again.
+    pub fn handle_dead_letters(&mut self, start: bool) {
+        let me = self.st.me.clone();
+        self.host.handle_dead_letters(&me, start);
+    }
+
+    /// For a troupe worker whose work takes several messages: while `true`, the troupe does not
+    /// give this worker more work; set it back to `false` in the handler that finishes the work.
+    pub fn troupe_work_in_progress(&mut self, in_progress: bool) {
+        if let Some(extras) = &mut self.st.extras {
+            extras.work_in_progress = in_progress;
+        }
+    }
+
     /// Sends `msg` and waits for the reply to this request (only this request's reply).
     ///
     /// Available in `async fn` handlers on the `Threaded` base; on `Simple`, where one actor
@@ -174,7 +255,8 @@ impl<'a> Context<'a> {
         msg: M,
         timeout: Duration,
     ) -> impl Future<Output = Result<R>> + Send + 'static {
-        let reply = self.host.ask(self.me, to.address(), Payload::new(msg.into_message()), timeout);
+        let me = self.st.me.clone();
+        let reply = self.host.ask(&me, to.address(), Payload::new(msg.into_message()), timeout);
         async move { downcast_reply(reply.await?) }
     }
 
@@ -185,7 +267,8 @@ impl<'a> Context<'a> {
         msg: M,
         timeout: Duration,
     ) -> impl Future<Output = Result<Box<dyn Message>>> + Send + 'static {
-        let reply = self.host.ask(self.me, to.address(), Payload::new(msg.into_message()), timeout);
+        let me = self.st.me.clone();
+        let reply = self.host.ask(&me, to.address(), Payload::new(msg.into_message()), timeout);
         async move { reply.await.map(Payload::into_box) }
     }
 }

@@ -80,7 +80,25 @@ pub enum Error {
         message_type: String,
         /// What went wrong.
         details: String,
+        /// The message itself, when the handler borrowed it and so did not consume it.
+        message: Option<Box<dyn Message>>,
     },
+
+    /// The target's mailbox is full and its overflow policy is to refuse; the message is given
+    /// back.
+    #[error("the mailbox of {address} is full ({capacity} messages); the message `{}` was not sent", message.wire_name())]
+    MailboxFull {
+        /// The target.
+        address: ActorAddress,
+        /// Its mailbox bound.
+        capacity: usize,
+        /// The message that was not sent.
+        message: Box<dyn Message>,
+    },
+
+    /// A global name must not be empty.
+    #[error("a global name cannot be empty")]
+    InvalidGlobalName,
 
     /// The reply was not of the type the typed `ask` expected.
     #[error("expected a reply of type `{expected}`, got `{}`: {got:?}", got.type_name())]

@@ -43,15 +43,19 @@ pub mod messages;
 mod payload;
 mod queue;
 mod system;
+mod troupe;
 
-pub use actor::{Actor, ActorType, Dispatch, HandlerError, HandlerOutput};
+pub use actor::{Actor, ActorType, Behaviour, Dispatch, HandlerError, HandlerOutput, OnPanic, Transient, TroupeConfig};
 pub use address::{ActorAddress, Addr, Handles, NodeId, Recipient};
 pub use context::Context;
 pub use error::{Error, Result};
 pub use message::{IntoMessage, Message};
-pub use messages::{ActorExitRequest, ChildActorExited, DeadEnvelope, PoisonMessage, WakeupMessage};
+pub use messages::{
+    ActorExitRequest, ActorStatus, ActorStatusRequest, ChildActorExited, DeadEnvelope, PoisonMessage, TroupeSettings,
+    TroupeStatus, TroupeStatusRequest, UpdateTroupeSettings, WakeupMessage,
+};
 pub use payload::{INLINE_CAPACITY, Payload};
-pub use system::{ActorOptions, ActorSystem, ActorSystemBuilder, SystemBase, SystemStats};
+pub use system::{ActorOptions, ActorSystem, ActorSystemBuilder, MailboxBound, Overflow, SystemBase, SystemStats};
 
 /// `#[derive(Message)]`: makes a serde type a message with a module-qualified wire name.
 pub use thespian_macros::Message;
@@ -64,7 +68,7 @@ pub use thespian_macros::handler;
 pub mod prelude {
     pub use crate::{
         ActorAddress, ActorExitRequest, ActorOptions, ActorSystem, Addr, ChildActorExited, Context, DeadEnvelope,
-        Error, Message, PoisonMessage, SystemBase, WakeupMessage, actor, handler,
+        Error, Message, Overflow, PoisonMessage, SystemBase, WakeupMessage, actor, handler,
     };
     pub use serde::{Deserialize, Serialize};
     pub use std::time::Duration;
@@ -73,12 +77,16 @@ pub mod prelude {
 /// Items the macros' generated code refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::actor::{ActorRegistration, Dispatch, HandlerFuture, HandlerOutput};
+    pub use crate::actor::{
+        ActorRegistration, Behaviour, Dispatch, HandlerFuture, HandlerOutput, OnPanic, Transient, TroupeConfig,
+        by_ref_outcome, catch_async, run_by_ref,
+    };
     pub use crate::message::MessageRegistration;
     pub use crate::payload::Payload;
     pub use inventory;
     pub use std::any::{Any, TypeId};
     pub use std::boxed::Box;
+    pub use std::time::Duration;
     pub use typetag;
 }
 

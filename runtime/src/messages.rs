@@ -81,6 +81,99 @@ pub struct WakeupMessage {
     pub payload: Option<Box<dyn Message>>,
 }
 
+/// Asks any actor for its [`ActorStatus`]. The framework answers it; the actor's handlers never
+/// see it. `ActorSystem::status` sends it for you.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorStatusRequest;
+
+/// What an actor is doing, as a director or a dashboard shows it: the reply to
+/// [`ActorStatusRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ActorStatus {
+    /// The actor.
+    pub address: ActorAddress,
+    /// Its type's wire name.
+    pub actor_type: String,
+    /// Its parent (the system, for top-level and globally named actors).
+    pub parent: ActorAddress,
+    /// Its live children.
+    pub children: Vec<ActorAddress>,
+    /// Messages waiting in its mailbox, not counting this request.
+    pub mailbox_len: usize,
+    /// Messages it has handled.
+    pub processed: u64,
+    /// Wakeups it has asked for that have not arrived yet.
+    pub pending_wakeups: u32,
+    /// Its global name, if it was created with one.
+    pub global_name: Option<String>,
+    /// Whether it is exiting (waiting for its children).
+    pub exiting: bool,
+}
+
+/// Changes a troupe's size at run time; the troupe replies with the [`TroupeSettings`] in force.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateTroupeSettings {
+    /// New most workers at once (at least 1).
+    pub max_count: Option<usize>,
+    /// New number of workers kept idle.
+    pub idle_count: Option<usize>,
+    /// New idle time after which extra workers are dismissed.
+    pub dismiss_after: Option<std::time::Duration>,
+}
+
+/// A troupe's settings, as replied to [`UpdateTroupeSettings`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TroupeSettings {
+    /// The most workers at once.
+    pub max_count: usize,
+    /// Workers kept when there is no work.
+    pub idle_count: usize,
+    /// Idle time after which workers beyond `idle_count` are dismissed.
+    pub dismiss_after: std::time::Duration,
+}
+
+/// Asks a troupe for its [`TroupeStatus`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TroupeStatusRequest;
+
+/// A troupe's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TroupeStatus {
+    /// Settings in force.
+    pub settings: TroupeSettings,
+    /// Live workers.
+    pub workers: Vec<ActorAddress>,
+    /// How many of them are idle.
+    pub idle: usize,
+    /// Work waiting for a worker.
+    pub pending: usize,
+}
+
+/// Framework-internal messages: never handed to an actor's handlers.
+pub(crate) mod internal {
+    use serde::{Deserialize, Serialize};
+
+    /// From a troupe manager to a worker: the next message from me is work; report when done.
+    #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+    pub struct TroupeAssign;
+
+    /// From a troupe worker to its manager: ready for more work.
+    #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+    pub struct TroupeMemberReady;
+
+    /// A troupe manager's own timer: dismiss extra workers that stayed idle.
+    #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+    pub struct TroupeDismissCheck;
+
+    /// A transient actor's own timer: exit if its time is up.
+    #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+    pub struct TransientCheck;
+}
+
+use internal::{TransientCheck, TroupeAssign, TroupeDismissCheck, TroupeMemberReady};
+
 /// Implements [`Message`] for the system messages under fixed wire names, and lists their names
 /// for the `#[actor]` macro (every actor accepts them).
 macro_rules! system_messages {
@@ -102,4 +195,38 @@ macro_rules! system_messages {
     };
 }
 
-system_messages!(ActorExitRequest, ChildActorExited, PoisonMessage, DeadEnvelope, WakeupMessage);
+system_messages!(
+    ActorExitRequest,
+    ChildActorExited,
+    PoisonMessage,
+    DeadEnvelope,
+    WakeupMessage,
+    ActorStatusRequest,
+    ActorStatus,
+    UpdateTroupeSettings,
+    TroupeSettings,
+    TroupeStatusRequest,
+    TroupeStatus,
+    TroupeAssign,
+    TroupeMemberReady,
+    TroupeDismissCheck,
+    TransientCheck,
+);
+
+/// Whether a message is one an actor's own timer delivers (a wakeup, a transient or troupe check):
+/// such a message for an actor that has exited or is exiting is discarded, not a dead letter.
+pub(crate) fn is_timer_message(msg: &crate::payload::Payload) -> bool {
+    msg.is::<WakeupMessage>() || msg.is::<TransientCheck>() || msg.is::<TroupeDismissCheck>()
+}
+
+/// Whether a message is one the framework sends about an actor's life (exit, children, failures,
+/// wakeups, dead letters, status) rather than work: such messages do not count as activity for
+/// transient actors and are never held back while an actor waits for its initializing messages.
+pub(crate) fn is_system_message(msg: &crate::payload::Payload) -> bool {
+    msg.is::<ActorExitRequest>()
+        || msg.is::<ChildActorExited>()
+        || msg.is::<PoisonMessage>()
+        || msg.is::<WakeupMessage>()
+        || msg.is::<DeadEnvelope>()
+        || msg.is::<ActorStatusRequest>()
+}

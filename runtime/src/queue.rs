@@ -101,6 +101,11 @@ impl<T> ChunkedQueue<T> {
         }
     }
 
+    /// The elements, front to back.
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.chunks.iter().flatten()
+    }
+
     /// Takes every element out, in order.
     pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
         std::iter::from_fn(move || self.pop_front())

@@ -32,9 +32,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::actor::{Actor, ActorType};
+use crate::actor::{Actor, ActorType, TroupeConfig, panic_error};
 use crate::address::{ActorAddress, Addr, NodeId, Recipient};
-use crate::cell::panic_error;
 use crate::context::{ReplyFuture, downcast_reply};
 use crate::error::{Error, Result};
 use crate::message::{IntoMessage, Message};
@@ -73,20 +72,47 @@ pub(crate) struct Envelope {
     pub msg: Payload,
 }
 
+/// Why a destination did not take a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// It has gone: the message is a dead letter.
+    Gone,
+    /// Its mailbox is at its bound and refuses more.
+    Full(MailboxBound),
+}
+
 /// Somewhere a message can be put: an actor's mailbox or a reply slot.
 pub(crate) trait Deliver: Send + Sync {
-    /// Hands the envelope over, or gives it back when the destination is gone.
-    fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope>;
+    /// Hands the envelope over, or gives it back with the reason it was refused.
+    fn deliver(&self, env: Envelope) -> std::result::Result<(), (Envelope, Refusal)>;
     /// Hands over several envelopes in order, passing back each one it cannot take.
-    fn deliver_all(&self, envs: &mut Vec<Envelope>, rejected: &mut dyn FnMut(Envelope)) {
+    fn deliver_all(&self, envs: &mut Vec<Envelope>, rejected: &mut dyn FnMut(Envelope, Refusal)) {
         for env in envs.drain(..) {
-            if let Err(env) = self.deliver(env) {
-                rejected(env);
+            if let Err((env, why)) = self.deliver(env) {
+                rejected(env, why);
             }
         }
     }
+    /// For a bounded mailbox: waits (up to `timeout`) until it has room. `false` if it has none.
+    fn wait_for_room(&self, _timeout: Duration) -> bool {
+        true
+    }
+    /// Messages waiting (for an actor's mailbox).
+    fn backlog(&self) -> usize {
+        0
+    }
     /// A message sent from this endpoint found its target gone (used by `ask` to fail at once).
     fn target_gone(&self, _target: &ActorAddress) {}
+    /// A message sent from this endpoint found its target's mailbox full: an `ask` fails with
+    /// `MailboxFull` (`Ok`); other endpoints give the message back.
+    fn target_full(
+        &self,
+        _target: &ActorAddress,
+        _capacity: usize,
+        message: Box<dyn Message>,
+    ) -> std::result::Result<(), Box<dyn Message>> {
+        Err(message)
+    }
     /// The system is stopping and this endpoint will never run again: drop what it holds.
     fn abandon(&self) {}
     /// The actor type behind this route, if it is an actor.
@@ -100,8 +126,19 @@ pub(crate) type Route = Arc<dyn Deliver>;
 
 /// What an actor's [`Context`](crate::Context) asks of the base it runs on.
 pub(crate) trait Host: Send {
-    /// Delivers `env` to `to`; a dead or unknown target makes it a dead letter.
+    /// The system this host belongs to.
+    fn node(&self) -> NodeId;
+    /// Delivers `env` to `to`; a dead or unknown target makes it a dead letter, a full mailbox
+    /// sends the message back to its sender as a `PoisonMessage`.
     fn send(&mut self, to: &ActorAddress, env: Envelope);
+    /// The time now, as the base's clock has it (the `Simple` base's clock can be advanced).
+    fn now(&self) -> std::time::Instant;
+    /// Delivers `msg` to the actor `me`, from itself, after `delay`; dropped if it has exited.
+    fn schedule(&mut self, me: &ActorAddress, delay: Duration, msg: Payload);
+    /// Makes `me` the system's dead-letter handler (`start`), or stops it being one.
+    fn handle_dead_letters(&mut self, me: &ActorAddress, start: bool);
+    /// Messages waiting in `me`'s mailbox.
+    fn mailbox_len(&mut self, me: &ActorAddress) -> usize;
     /// Creates an actor; returns its address and whether it is a child of `parent` (a globally
     /// named actor belongs to the system).
     fn create(&mut self, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool);
@@ -130,7 +167,23 @@ fn construct<A: ActorType>() -> Box<dyn Actor> {
 
 impl NewActor {
     pub fn of<A: ActorType>() -> Self {
-        NewActor { type_name: A::WIRE_NAME, make: Make::Default(construct::<A>) }
+        Self::registered(A::WIRE_NAME, construct::<A>, A::TROUPE)
+    }
+
+    /// A troupe's manager stands at the troupe's address; its workers are built with `create`.
+    fn registered(type_name: &'static str, create: fn() -> Box<dyn Actor>, troupe: Option<TroupeConfig>) -> Self {
+        match troupe {
+            Some(config) => NewActor {
+                type_name,
+                make: Make::Instance(Box::new(crate::troupe::TroupeManager::new(type_name, create, config))),
+            },
+            None => NewActor { type_name, make: Make::Default(create) },
+        }
+    }
+
+    /// A troupe worker: the actor itself, built with its constructor.
+    pub fn worker(type_name: &'static str, create: fn() -> Box<dyn Actor>) -> Self {
+        NewActor { type_name, make: Make::Default(create) }
     }
 
     pub fn from_instance<A: Actor>(instance: A) -> Self {
@@ -140,7 +193,7 @@ impl NewActor {
     /// An actor type registered under `wire_name`, as another process would ask for it.
     pub fn by_name(wire_name: &str) -> Option<Self> {
         let registration = crate::actor::actor_registration(wire_name)?;
-        Some(NewActor { type_name: registration.wire_name, make: Make::Default(registration.create) })
+        Some(Self::registered(registration.wire_name, registration.create, registration.troupe))
     }
 
     /// An actor already constructed (its constructor has run).
@@ -156,7 +209,7 @@ impl NewActor {
     pub fn build(self) -> std::result::Result<Box<dyn Actor>, String> {
         match self.make {
             Make::Instance(actor) => Ok(actor),
-            Make::Default(make) => catch_unwind(make).map_err(|p| panic_error(p).0),
+            Make::Default(make) => catch_unwind(make).map_err(|p| panic_error(p).into_text()),
         }
     }
 }
@@ -174,6 +227,10 @@ pub struct ActorOptions {
     /// A system-wide name: creating an actor with a name already in use returns the existing
     /// actor instead. The name is freed when the actor exits.
     pub global_name: Option<String>,
+    /// A bound on the actor's mailbox, and what a send to a full one does.
+    pub mailbox: Option<MailboxBound>,
+    /// Set by a troupe manager for its workers.
+    pub(crate) troupe_manager: Option<ActorAddress>,
 }
 
 impl ActorOptions {
@@ -187,6 +244,41 @@ impl ActorOptions {
         self.global_name = Some(name.into());
         self
     }
+
+    /// Bounds the mailbox at `capacity` messages; `overflow` says what a send to a full one does.
+    ///
+    /// ```
+    /// use thespian::{ActorOptions, Overflow};
+    /// let options = ActorOptions::new().mailbox(100, Overflow::Reject);
+    /// assert_eq!(options.mailbox.unwrap().capacity, 100);
+    /// ```
+    pub fn mailbox(mut self, capacity: usize, overflow: Overflow) -> Self {
+        self.mailbox = Some(MailboxBound { capacity: capacity.max(1), overflow });
+        self
+    }
+}
+
+/// A bounded mailbox: see [`ActorOptions::mailbox`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailboxBound {
+    /// The most messages waiting at once.
+    pub capacity: usize,
+    /// What a send to a full mailbox does.
+    pub overflow: Overflow,
+}
+
+/// What a send to a full mailbox does. A message is never dropped silently.
+///
+/// An actor that sends to a full mailbox never waits (a waiting actor can stall the very actor it
+/// waits for): under either policy its message comes back to it as a
+/// [`PoisonMessage`](crate::PoisonMessage) carrying the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// `tell` from outside fails with [`Error::MailboxFull`], which gives the message back.
+    Reject,
+    /// `tell` from outside waits until the mailbox has room.
+    Block,
 }
 
 /// Which runtime an [`ActorSystem`] runs its actors on. Actors do not change between bases.
@@ -216,6 +308,10 @@ trait SystemImpl: Send + Sync {
     fn actor_type(&self, address: &ActorAddress) -> Option<&'static str>;
     fn stats(&self) -> SystemStats;
     fn shutdown(&self) -> Result<()>;
+    fn advance_clock(&self, by: Duration) -> Result<()> {
+        let _ = by;
+        Err(Error::Unsupported("only the Simple base has a clock that can be advanced; other bases follow real time"))
+    }
 }
 
 /// Counters of a running system.
@@ -354,6 +450,7 @@ impl ActorSystem {
     /// Creates a top-level actor with options. With a global name that is taken, returns the
     /// existing actor (its type is not checked, as in the original).
     pub fn create_actor_with<A: ActorType>(&self, options: ActorOptions) -> Result<Addr<A>> {
+        check_options(&options)?;
         self.inner.create(NewActor::of::<A>(), options).map(Addr::unchecked)
     }
 
@@ -385,6 +482,7 @@ impl ActorSystem {
     /// # Ok::<(), thespian::Error>(())
     /// ```
     pub fn create_actor_by_name(&self, wire_name: &str, options: ActorOptions) -> Result<ActorAddress> {
+        check_options(&options)?;
         let new = NewActor::by_name(wire_name)
             .ok_or_else(|| Error::UnknownActorType { name: wire_name.to_owned(), system: self.node() })?;
         self.inner.create(new, options)
@@ -500,6 +598,69 @@ impl ActorSystem {
         async move { reply.await.map(Payload::into_box) }
     }
 
+    /// Asks an actor for its [`ActorStatus`](crate::messages::ActorStatus): children, mailbox
+    /// length, messages handled, pending wakeups, global name. The framework answers for the actor.
+    ///
+    /// ```
+    /// use thespian::prelude::*;
+    ///
+    /// #[derive(Default)]
+    /// struct Idle;
+    ///
+    /// #[actor]
+    /// impl Idle {
+    ///     #[handler]
+    ///     fn any(&mut self, _m: String) {}
+    /// }
+    ///
+    /// let system = ActorSystem::new()?;
+    /// let idle = system.create_actor::<Idle>()?;
+    /// system.tell(&idle, "one")?;
+    /// let status = system.status(&idle, Duration::from_secs(1))?;
+    /// assert_eq!(status.processed, 1);
+    /// assert!(status.children.is_empty());
+    /// # Ok::<(), thespian::Error>(())
+    /// ```
+    pub fn status<T: Recipient<crate::messages::ActorStatusRequest> + ?Sized>(
+        &self,
+        actor: &T,
+        timeout: Duration,
+    ) -> Result<crate::messages::ActorStatus> {
+        self.ask(actor.address(), crate::messages::ActorStatusRequest, timeout)
+    }
+
+    /// Moves the `Simple` base's clock forward by `by` and delivers the wakeups that became due, so
+    /// that a test of timed behaviour is exact and instant. The clock also follows real time.
+    /// Other bases follow real time only: [`Error::Unsupported`].
+    ///
+    /// ```
+    /// use thespian::prelude::*;
+    ///
+    /// #[derive(Default)]
+    /// struct Sleeper { woken: u32 }
+    ///
+    /// #[actor]
+    /// impl Sleeper {
+    ///     #[handler]
+    ///     fn nap(&mut self, _m: String, cx: &mut Context<'_>) { cx.wakeup_after(Duration::from_secs(3600), ()); }
+    ///     #[handler]
+    ///     fn woke(&mut self, _m: WakeupMessage) { self.woken += 1; }
+    ///     #[handler]
+    ///     fn count(&mut self, _m: u32) -> u32 { self.woken }
+    /// }
+    ///
+    /// let system = ActorSystem::new()?;
+    /// let sleeper = system.create_actor::<Sleeper>()?;
+    /// system.tell(&sleeper, "nap")?;
+    /// assert_eq!(system.ask::<u32, _, _>(&sleeper, 0u32, Duration::from_secs(1))?, 0);
+    /// system.advance_clock(Duration::from_secs(3600))?;
+    /// assert_eq!(system.ask::<u32, _, _>(&sleeper, 0u32, Duration::from_secs(1))?, 1);
+    /// # Ok::<(), thespian::Error>(())
+    /// ```
+    pub fn advance_clock(&self, by: Duration) -> Result<()> {
+        self.inner.advance_clock(by)
+    }
+
     /// Counters: live actors, dead letters, unhandled messages.
     pub fn stats(&self) -> SystemStats {
         self.inner.stats()
@@ -521,6 +682,11 @@ impl ActorSystem {
             Err(_) => inner.shutdown(),
         }
     }
+}
+
+/// Refuses options no base can honour.
+pub(crate) fn check_options(options: &ActorOptions) -> Result<()> {
+    if options.global_name.as_deref() == Some("") { Err(Error::InvalidGlobalName) } else { Ok(()) }
 }
 
 /// The reserved ids of every base: the system itself (parent of top-level actors), its external
@@ -577,7 +743,9 @@ pub(crate) fn ensure_blocking_allowed(what: &'static str) -> Result<()> {
 /// A poison reply turned into the error `ask` returns.
 pub(crate) fn reply_result(msg: Payload) -> Result<Payload> {
     match msg.downcast::<crate::messages::PoisonMessage>() {
-        Ok(poison) => Err(Error::Poison { message_type: poison.message_type, details: poison.details }),
+        Ok(poison) => {
+            Err(Error::Poison { message_type: poison.message_type, details: poison.details, message: poison.message })
+        }
         Err(msg) => Ok(msg),
     }
 }

@@ -4,21 +4,22 @@
 //! in the order they were sent) until it is quiet or the awaited reply has arrived. Only one thread
 //! runs the system at a time; others wait for it, so the same input gives the same order every run.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::{
-    ActorOptions, EXTERNAL_ID, Envelope, FIRST_ACTOR_ID, Host, IdMap, NewActor, SYSTEM_ID, SystemBase, SystemImpl,
-    SystemStats, ensure_blocking_allowed, record_dead_letter, record_unhandled,
+    ActorOptions, EXTERNAL_ID, Envelope, FIRST_ACTOR_ID, Host, IdMap, NewActor, Overflow, SYSTEM_ID, SystemBase,
+    SystemImpl, SystemStats, ensure_blocking_allowed, record_dead_letter, record_unhandled,
 };
 use crate::address::{ActorAddress, NodeId};
-use crate::cell::{Cell, Delivery, Outcome};
+use crate::cell::{Cell, CellSetup, Delivery, Outcome};
 use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
 use crate::message::Message;
-use crate::messages::{ActorExitRequest, ChildActorExited};
+use crate::messages::{ActorExitRequest, ChildActorExited, DeadEnvelope, PoisonMessage, is_timer_message};
 use crate::payload::Payload;
 use crate::queue::ChunkedQueue;
 
@@ -99,6 +100,74 @@ struct Shared {
     created: Vec<Cell>,
     next_id: u64,
     shut_down: bool,
+    /// How far the clock has been moved ahead of real time.
+    clock_offset: Duration,
+    /// Wakeups and other timers, earliest first.
+    timers: BinaryHeap<Timer>,
+    timer_seq: u64,
+    /// The actor that receives dead letters, if one registered.
+    dead_letter_handler: Option<u64>,
+    /// Actors with a bounded mailbox, and how many messages each has queued.
+    bounds: IdMap<Bound>,
+}
+
+/// A delivery due at a time on the system's clock.
+struct Timer {
+    due: Instant,
+    /// Timers due at the same time fire in the order they were set.
+    seq: u64,
+    target: u64,
+    msg: Payload,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, other: &Self) -> bool {
+        (self.due, self.seq) == (other.due, other.seq)
+    }
+}
+
+impl Eq for Timer {}
+
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Timer {
+    /// Reversed, so that the max-heap gives the earliest timer.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        (other.due, other.seq).cmp(&(self.due, self.seq))
+    }
+}
+
+struct Bound {
+    capacity: usize,
+    overflow: Overflow,
+    queued: usize,
+}
+
+impl Shared {
+    fn now(&self) -> Instant {
+        Instant::now() + self.clock_offset
+    }
+
+    /// Queues a delivery without checking a bound (replies from the framework, timers).
+    #[inline]
+    fn enqueue(&mut self, target: u64, sender: u64, msg: Payload) {
+        if !self.bounds.is_empty()
+            && let Some(bound) = self.bounds.get_mut(&target)
+        {
+            bound.queued += 1;
+        }
+        self.queue.push_back(Queued { target, sender, msg });
+    }
+
+    /// Whether `target`'s bounded mailbox is full (its capacity, if so).
+    fn full(&self, target: u64) -> Option<(usize, Overflow)> {
+        let bound = self.bounds.get(&target)?;
+        (bound.queued >= bound.capacity).then_some((bound.capacity, bound.overflow))
+    }
 }
 
 impl SimpleSystem {
@@ -116,6 +185,11 @@ impl SimpleSystem {
                     created: Vec::new(),
                     next_id: FIRST_ACTOR_ID,
                     shut_down: false,
+                    clock_offset: Duration::ZERO,
+                    timers: BinaryHeap::new(),
+                    timer_seq: 0,
+                    dead_letter_handler: None,
+                    bounds: IdMap::default(),
                 },
             }),
             changed: Condvar::new(),
@@ -135,47 +209,84 @@ impl SimpleSystem {
         ActorAddress::new(self.node, id, None)
     }
 
-    /// Delivers queued messages until `done` holds or nothing is left to deliver.
+    /// Delivers queued messages until `done` holds or nothing is left to deliver (timers that
+    /// are due by the system's clock included).
     fn run(&self, state: &mut State, done: impl Fn(&State) -> bool, deadline: Option<Instant>) {
         let _running = RunningGuard::enter(self);
         self.runtime.block_on(async {
             let mut delivered = 0u32;
             while !done(state) {
-                // A handler cannot be interrupted, but between messages the caller's deadline holds.
+                // A handler cannot be interrupted, but between messages the caller's deadline holds,
+                // and timers that came due join the queue.
                 delivered = delivered.wrapping_add(1);
-                if delivered.is_multiple_of(64) && deadline.is_some_and(|d| Instant::now() >= d) {
-                    break;
+                if delivered.is_multiple_of(64) {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        break;
+                    }
+                    state.fire_due_timers();
                 }
-                let Some(Queued { target: id, sender, msg }) = state.shared.queue.pop_front() else { break };
-                let env = Envelope { sender: self.address(sender), msg };
-                let mut host = SimpleHost { sys: self, shared: &mut state.shared };
-                let Some(cell) = state.cells.get_mut(&id) else {
-                    host.dead_letter(&self.address(id), env);
-                    continue;
+                let Some(Queued { target: id, sender, msg }) = state.shared.queue.pop_front() else {
+                    if state.fire_due_timers() {
+                        continue;
+                    }
+                    break;
                 };
-                let outcome = match cell.deliver(env, &mut host) {
-                    Delivery::Done(outcome) => outcome,
-                    Delivery::Async(job) => cell.run_async(job, &mut host).await,
-                };
-                state.adopt_created(&self.actors);
-                if outcome == Outcome::Exited
-                    && let Some(cell) = state.cells.remove(&id)
+                if !state.shared.bounds.is_empty()
+                    && let Some(bound) = state.shared.bounds.get_mut(&id)
                 {
-                    self.actors.store(state.cells.len(), Ordering::Relaxed);
-                    self.retire(&mut state.shared, *cell);
+                    bound.queued -= 1;
+                }
+                let mut next = Some(Envelope { sender: self.address(sender), msg });
+                // The message, then whatever the actor held back until it was initialized.
+                while let Some(env) = next.take() {
+                    let mut host = SimpleHost { sys: self, shared: &mut state.shared };
+                    let Some(cell) = state.cells.get_mut(&id) else {
+                        // A timer of an actor that has gone is discarded with it.
+                        if !(env.sender.id() == id && is_timer_message(&env.msg)) {
+                            host.dead_letter(&self.address(id), env);
+                        }
+                        break;
+                    };
+                    let outcome = match cell.deliver(env, &mut host) {
+                        Delivery::Done(outcome) => outcome,
+                        Delivery::Async(job) => cell.run_async(job, &mut host).await,
+                    };
+                    if outcome == Outcome::Exited {
+                        state.adopt_created(&self.actors);
+                        if let Some(cell) = state.cells.remove(&id) {
+                            self.actors.store(state.cells.len(), Ordering::Relaxed);
+                            self.retire(&mut state.shared, *cell);
+                        }
+                        break;
+                    }
+                    next = cell.next_replay();
+                    state.adopt_created(&self.actors);
                 }
             }
         });
     }
 
-    /// Forgets an exited actor's name and tells its parent.
-    fn retire(&self, shared: &mut Shared, cell: Cell) {
-        shared.names.retain(|_, a| *a != cell.me);
-        let note = Envelope {
-            sender: self.address(SYSTEM_ID),
-            msg: Payload::new(ChildActorExited { child: cell.me.clone() }),
-        };
-        SimpleHost { sys: self, shared }.send(&cell.parent, note);
+    /// Forgets an exited actor (its name, bound and dead-letter role), dead-letters what it held
+    /// back, and tells its parent.
+    fn retire(&self, shared: &mut Shared, mut cell: Cell) {
+        let me = cell.st.me.clone();
+        if cell.st.global_name().is_some() {
+            shared.names.retain(|_, a| *a != me);
+        }
+        shared.bounds.remove(&me.id());
+        if shared.dead_letter_handler == Some(me.id()) {
+            shared.dead_letter_handler = None;
+        }
+        let held = cell.take_held();
+        let mut host = SimpleHost { sys: self, shared };
+        for env in held {
+            host.dead_letter(&me, env);
+        }
+        for watcher in cell.exit_watchers() {
+            let note =
+                Envelope { sender: self.address(SYSTEM_ID), msg: Payload::new(ChildActorExited { child: me.clone() }) };
+            host.send(watcher, note);
+        }
     }
 
     /// Runs the system until `ready` gives a value; while the system is quiet and nothing is ready,
@@ -199,7 +310,13 @@ impl SimpleSystem {
             if now >= deadline {
                 return (state, Err(Error::Timeout(Duration::ZERO)));
             }
-            state = self.changed.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            // Quiet, but a timer may come due before the deadline: wake up for it.
+            let wake = match state.shared.timers.peek() {
+                Some(timer) => deadline.min(timer.due.checked_sub(state.shared.clock_offset).unwrap_or(now)),
+                None => deadline,
+            };
+            let wait = wake.saturating_duration_since(now).max(Duration::from_micros(100));
+            state = self.changed.wait_timeout(state, wait).unwrap_or_else(|e| e.into_inner()).0;
         }
     }
 
@@ -250,6 +367,21 @@ impl SimpleSystem {
 }
 
 impl State {
+    /// Queues the timers that are due, for actors that are still there. Whether any were.
+    fn fire_due_timers(&mut self) -> bool {
+        let now = self.shared.now();
+        let mut fired = false;
+        while self.shared.timers.peek().is_some_and(|t| t.due <= now) {
+            let Some(timer) = self.shared.timers.pop() else { break };
+            // Pending wakeups die with their actor: no dead letter for them.
+            if self.cells.contains_key(&timer.target) {
+                self.shared.enqueue(timer.target, timer.target, timer.msg);
+                fired = true;
+            }
+        }
+        fired
+    }
+
     /// Moves actors created by the last handler into the map.
     #[inline]
     fn adopt_created(&mut self, live: &AtomicUsize) {
@@ -257,7 +389,7 @@ impl State {
             return;
         }
         for cell in self.shared.created.drain(..) {
-            self.cells.insert(cell.me.id(), Box::new(cell));
+            self.cells.insert(cell.st.me.id(), Box::new(cell));
         }
         live.store(self.cells.len(), Ordering::Relaxed);
     }
@@ -269,7 +401,39 @@ struct SimpleHost<'s> {
     shared: &'s mut Shared,
 }
 
+impl SimpleHost<'_> {
+    /// A send to a full bounded mailbox: an actor gets its message back as a `PoisonMessage`, an
+    /// `ask` fails with `MailboxFull`; nothing is dropped.
+    #[cold]
+    fn overflow(&mut self, to: &ActorAddress, env: Envelope, capacity: usize) {
+        let sender = env.sender.id();
+        let message = env.msg.into_box();
+        if let Some(slot) = self.shared.asks.get_mut(&sender).filter(|s| s.is_none()) {
+            *slot = Some(Err(Error::MailboxFull { address: to.clone(), capacity, message }));
+            self.sys.changed.notify_all();
+            return;
+        }
+        tracing::warn!(target_actor = %to, capacity, message = message.wire_name(), "mailbox full; the message goes back to its sender");
+        let poison = PoisonMessage {
+            message_type: message.wire_name().to_owned(),
+            details: format!("the mailbox of {to} is full ({capacity} messages)"),
+            message: Some(message),
+        };
+        let back = Envelope { sender: to.without_route(), msg: Payload::new(poison) };
+        let sender_address = self.sys.address(sender);
+        if sender >= FIRST_ACTOR_ID && !self.shared.asks.contains_key(&sender) {
+            self.shared.enqueue(sender, to.id(), back.msg);
+        } else {
+            self.send(&sender_address, back);
+        }
+    }
+}
+
 impl Host for SimpleHost<'_> {
+    fn node(&self) -> NodeId {
+        self.sys.node
+    }
+
     fn send(&mut self, to: &ActorAddress, env: Envelope) {
         if to.node() != self.sys.node {
             tracing::warn!(target_actor = %to, "send to an address of another actor system");
@@ -279,7 +443,12 @@ impl Host for SimpleHost<'_> {
         if id >= FIRST_ACTOR_ID && (self.shared.asks.is_empty() || !self.shared.asks.contains_key(&id)) {
             // An actor (whether it still exists is checked on delivery, in order).
             debug_assert!(env.sender.node() == self.sys.node && env.sender.route.is_none());
-            self.shared.queue.push_back(Queued { target: id, sender: env.sender.id(), msg: env.msg });
+            if !self.shared.bounds.is_empty()
+                && let Some((capacity, _)) = self.shared.full(id)
+            {
+                return self.overflow(to, env, capacity);
+            }
+            self.shared.enqueue(id, env.sender.id(), env.msg);
         } else if let Some(slot) = self.shared.asks.get_mut(&id) {
             match slot {
                 None => {
@@ -308,14 +477,24 @@ impl Host for SimpleHost<'_> {
         let me = self.sys.address(id);
         match new.build() {
             Ok(actor) => {
-                let (parent, is_child) = match options.global_name {
+                let by_actor = parent.id() >= FIRST_ACTOR_ID;
+                let ActorOptions { global_name, mailbox, troupe_manager } = options;
+                let (cell_parent, is_child, nanny) = match &global_name {
                     Some(name) => {
-                        self.shared.names.insert(name, me.clone());
-                        (self.sys.address(SYSTEM_ID), false)
+                        self.shared.names.insert(name.clone(), me.clone());
+                        // A named actor belongs to the system; the actor that created it is told
+                        // when it exits.
+                        (self.sys.address(SYSTEM_ID), false, by_actor.then(|| parent.clone()))
                     }
-                    None => (parent.clone(), true),
+                    None => (parent.clone(), true, None),
                 };
-                self.shared.created.push(Cell::new(actor, me.clone(), parent));
+                if let Some(bound) = mailbox {
+                    self.shared
+                        .bounds
+                        .insert(id, Bound { capacity: bound.capacity, overflow: bound.overflow, queued: 0 });
+                }
+                let setup = CellSetup { global_name, nanny, troupe_manager };
+                self.shared.created.push(Cell::new(actor, me.clone(), cell_parent, setup));
                 (me, is_child)
             }
             Err(details) => {
@@ -342,10 +521,50 @@ impl Host for SimpleHost<'_> {
             *slot = Some(Err(Error::DeadTarget(target.clone())));
             self.sys.changed.notify_all();
         }
+        // The handler gets it, unless it is itself a dead letter's envelope or an exit notice
+        // (no loops), or the handler is the very actor that has gone.
+        if let Some(handler) = self.shared.dead_letter_handler
+            && handler != target.id()
+            && !env.msg.is::<DeadEnvelope>()
+            && !env.msg.is::<ChildActorExited>()
+        {
+            let dead = DeadEnvelope { dead_address: target.without_route(), message: env.msg.into_box() };
+            self.shared.enqueue(handler, SYSTEM_ID, Payload::new(dead));
+        }
     }
 
     fn unhandled(&mut self, actor: &ActorAddress, msg: &dyn Message) {
         record_unhandled(&self.sys.unhandled, actor, msg);
+    }
+
+    fn now(&self) -> Instant {
+        self.shared.now()
+    }
+
+    fn schedule(&mut self, me: &ActorAddress, delay: Duration, msg: Payload) {
+        if delay.is_zero() {
+            // Due now: after the message being handled, like any send to oneself.
+            self.shared.enqueue(me.id(), me.id(), msg);
+            return;
+        }
+        let due = super::deadline_after(self.shared.now(), delay);
+        let seq = self.shared.timer_seq;
+        self.shared.timer_seq += 1;
+        self.shared.timers.push(Timer { due, seq, target: me.id(), msg });
+    }
+
+    fn handle_dead_letters(&mut self, me: &ActorAddress, start: bool) {
+        let handler = &mut self.shared.dead_letter_handler;
+        if start {
+            *handler = Some(me.id());
+        } else if *handler == Some(me.id()) {
+            *handler = None;
+        }
+    }
+
+    fn mailbox_len(&mut self, me: &ActorAddress) -> usize {
+        let id = me.id();
+        self.shared.queue.iter().filter(|q| q.target == id).count()
     }
 }
 
@@ -426,6 +645,11 @@ impl SystemImpl for SimpleSystem {
         }
     }
 
+    fn advance_clock(&self, by: Duration) -> Result<()> {
+        self.refuse_reentry("advance_clock")?;
+        self.advance_clock_here(by)
+    }
+
     fn shutdown(&self) -> Result<()> {
         self.refuse_reentry("shutdown")?;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -440,10 +664,10 @@ impl SystemImpl for SimpleSystem {
                 .cells
                 .values()
                 .filter(|cell| {
-                    !asked.contains(&cell.me.id())
-                        && (cell.parent.id() == SYSTEM_ID || !state.cells.contains_key(&cell.parent.id()))
+                    !asked.contains(&cell.st.me.id())
+                        && (cell.st.parent.id() == SYSTEM_ID || !state.cells.contains_key(&cell.st.parent.id()))
                 })
-                .map(|cell| cell.me.clone())
+                .map(|cell| cell.st.me.clone())
                 .collect();
             if orphans.is_empty() {
                 break;
@@ -474,8 +698,48 @@ impl SystemImpl for SimpleSystem {
 impl SimpleSystem {
     fn tell_here(&self, to: &ActorAddress, msg: Payload) -> Result<()> {
         let mut state = self.lock()?;
+        if !state.shared.bounds.is_empty()
+            && to.node() == self.node
+            && let Some((capacity, overflow)) = state.shared.full(to.id())
+        {
+            match overflow {
+                Overflow::Reject => {
+                    return Err(Error::MailboxFull { address: to.clone(), capacity, message: msg.into_box() });
+                }
+                // The caller's thread runs the system: deliver until the mailbox has room.
+                Overflow::Block => {
+                    let id = to.id();
+                    self.run(&mut state, |s| s.shared.full(id).is_none(), None);
+                }
+            }
+        }
         let env = Envelope { sender: self.address(EXTERNAL_ID), msg };
         SimpleHost { sys: self, shared: &mut state.shared }.send(to, env);
+        self.run(&mut state, |_| false, None);
+        Ok(())
+    }
+}
+
+impl SimpleSystem {
+    fn advance_clock_here(&self, by: Duration) -> Result<()> {
+        let mut state = self.lock()?;
+        let target = state.shared.clock_offset + by;
+        // Step from timer to timer, so that a timer set by a handler on the way fires too, at its
+        // own time.
+        loop {
+            self.run(&mut state, |_| false, None);
+            let Some(due) = state.shared.timers.peek().map(|t| t.due) else { break };
+            let real_now = Instant::now();
+            if due > real_now + target {
+                break;
+            }
+            let needed = due.saturating_duration_since(real_now);
+            state.shared.clock_offset = state.shared.clock_offset.max(needed).min(target);
+            if !state.fire_due_timers() && state.shared.clock_offset >= target {
+                break;
+            }
+        }
+        state.shared.clock_offset = state.shared.clock_offset.max(target);
         self.run(&mut state, |_| false, None);
         Ok(())
     }

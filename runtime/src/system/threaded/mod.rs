@@ -16,15 +16,16 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    ActorOptions, Deliver, EXTERNAL_ID, Envelope, FIRST_ACTOR_ID, Host, IdMap, NewActor, Route, SYSTEM_ID, SystemBase,
-    SystemImpl, SystemStats, ensure_blocking_allowed, record_dead_letter, record_unhandled, reply_result,
+    ActorOptions, Deliver, EXTERNAL_ID, Envelope, FIRST_ACTOR_ID, Host, IdMap, NewActor, Overflow, Refusal, Route,
+    SYSTEM_ID, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed, record_dead_letter, record_unhandled,
+    reply_result,
 };
 use crate::address::{ActorAddress, NodeId};
-use crate::cell::Cell;
+use crate::cell::{Cell, CellSetup};
 use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
 use crate::message::Message;
-use crate::messages::{ActorExitRequest, ChildActorExited};
+use crate::messages::{ActorExitRequest, ChildActorExited, DeadEnvelope, PoisonMessage};
 use crate::payload::Payload;
 use runner::ActorRunner;
 use scheduler::Scheduler;
@@ -53,6 +54,8 @@ struct Core {
     shutting_down: AtomicBool,
     dead_letters: AtomicU64,
     unhandled: AtomicU64,
+    /// The actor that receives dead letters, if one registered.
+    dead_letter_handler: Mutex<Option<ActorAddress>>,
 }
 
 struct Entry {
@@ -78,20 +81,35 @@ impl ReplySlot {
 }
 
 impl Deliver for ReplySlot {
-    fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope> {
+    fn deliver(&self, env: Envelope) -> std::result::Result<(), (Envelope, Refusal)> {
         let sender = env.sender;
         // A second reply (or one after the ask gave up) is a dead letter, never a stale reply.
-        self.fill(reply_result(env.msg)).map_err(|r| Envelope {
-            sender,
-            msg: match r {
+        self.fill(reply_result(env.msg)).map_err(|r| {
+            let msg = match r {
                 Ok(msg) => msg,
+                Err(Error::Poison { message_type, details, message }) => {
+                    Payload::new(PoisonMessage { message, message_type, details })
+                }
                 Err(e) => Payload::new(e.to_string()),
-            },
+            };
+            (Envelope { sender, msg }, Refusal::Gone)
         })
     }
 
     fn target_gone(&self, target: &ActorAddress) {
         let _ = self.fill(Err(Error::DeadTarget(target.clone())));
+    }
+
+    fn target_full(
+        &self,
+        target: &ActorAddress,
+        capacity: usize,
+        message: Box<dyn Message>,
+    ) -> std::result::Result<(), Box<dyn Message>> {
+        self.fill(Err(Error::MailboxFull { address: target.clone(), capacity, message })).map_err(|r| match r {
+            Err(Error::MailboxFull { message, .. }) => message,
+            _ => unreachable!("given back as it was"),
+        })
     }
 }
 
@@ -99,8 +117,8 @@ impl Deliver for ReplySlot {
 struct SystemEndpoint;
 
 impl Deliver for SystemEndpoint {
-    fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope> {
-        if env.msg.is::<ChildActorExited>() { Ok(()) } else { Err(env) }
+    fn deliver(&self, env: Envelope) -> std::result::Result<(), (Envelope, Refusal)> {
+        if env.msg.is::<ChildActorExited>() { Ok(()) } else { Err((env, Refusal::Gone)) }
     }
 }
 
@@ -110,9 +128,9 @@ struct ExternalEndpoint {
 }
 
 impl Deliver for ExternalEndpoint {
-    fn deliver(&self, env: Envelope) -> std::result::Result<(), Envelope> {
+    fn deliver(&self, env: Envelope) -> std::result::Result<(), (Envelope, Refusal)> {
         let sender = env.sender;
-        self.tx.send(env.msg).map_err(|e| Envelope { sender, msg: e.0 })
+        self.tx.send(env.msg).map_err(|e| (Envelope { sender, msg: e.0 }, Refusal::Gone))
     }
 }
 
@@ -142,6 +160,7 @@ impl ThreadedSystem {
             shutting_down: AtomicBool::new(false),
             dead_letters: AtomicU64::new(0),
             unhandled: AtomicU64::new(0),
+            dead_letter_handler: Mutex::new(None),
         });
         Ok(ThreadedSystem { core, runtime: Mutex::new(Some(runtime)), shutdown_timeout, shutdown_lock: Mutex::new(()) })
     }
@@ -170,9 +189,42 @@ impl Core {
 
     #[inline]
     fn deliver(&self, route: &Route, to: &ActorAddress, env: Envelope) {
-        if let Err(env) = route.deliver(env) {
-            self.dead_letter(to, env);
+        if let Err((env, why)) = route.deliver(env) {
+            self.refused(to, env, why);
         }
+    }
+
+    /// A destination did not take a message: a dead letter, or a full mailbox.
+    #[cold]
+    fn refused(&self, to: &ActorAddress, env: Envelope, why: Refusal) {
+        match why {
+            Refusal::Gone => self.dead_letter(to, env),
+            Refusal::Full(bound) => self.overflow(to, env, bound.capacity),
+        }
+    }
+
+    /// A send to a full bounded mailbox: an `ask` fails with `MailboxFull`, an actor gets its
+    /// message back as a `PoisonMessage`. A bounce that cannot be delivered is a dead letter.
+    #[cold]
+    fn overflow(&self, to: &ActorAddress, env: Envelope, capacity: usize) {
+        let Envelope { sender, msg } = env;
+        if msg.is::<PoisonMessage>() {
+            return self.dead_letter(to, Envelope { sender, msg });
+        }
+        let mut message = msg.into_box();
+        if let Some(route) = &sender.route {
+            match route.target_full(to, capacity, message) {
+                Ok(()) => return,
+                Err(back) => message = back,
+            }
+        }
+        tracing::warn!(target_actor = %to, capacity, message = message.wire_name(), "mailbox full; the message goes back to its sender");
+        let poison = PoisonMessage {
+            message_type: message.wire_name().to_owned(),
+            details: format!("the mailbox of {to} is full ({capacity} messages)"),
+            message: Some(message),
+        };
+        self.send(&sender, Envelope { sender: to.without_route(), msg: Payload::new(poison) });
     }
 
     /// Finds the route of an address that does not carry one (a sender, or a deserialized copy).
@@ -190,6 +242,76 @@ impl Core {
 
     fn dead_letter(&self, target: &ActorAddress, env: Envelope) {
         record_dead_letter(&self.dead_letters, target, &env);
+        // The handler gets it, unless it is itself a dead letter's envelope or an exit notice (no
+        // loops), or the handler is the very actor that has gone.
+        if env.msg.is::<DeadEnvelope>() || env.msg.is::<ChildActorExited>() {
+            return;
+        }
+        let handler = self.dead_letter_handler.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(handler) = handler
+            && handler.id() != target.id()
+        {
+            let dead = DeadEnvelope { dead_address: target.without_route(), message: env.msg.into_box() };
+            self.send(&handler, Envelope { sender: self.system.clone(), msg: Payload::new(dead) });
+        }
+    }
+
+    fn handle_dead_letters(&self, me: &ActorAddress, start: bool) {
+        let mut handler = self.dead_letter_handler.lock().unwrap_or_else(|e| e.into_inner());
+        if start {
+            *handler = Some(me.clone());
+        } else if handler.as_ref() == Some(me) {
+            *handler = None;
+        }
+    }
+
+    /// Sends from outside: a full mailbox refuses (`MailboxFull`, with the message) or makes the
+    /// caller wait, as the actor's bound says.
+    fn tell_external(&self, to: &ActorAddress, msg: Payload) -> Result<()> {
+        let route = match &to.route {
+            Some(route) => route.clone(),
+            None => match self.resolve(to) {
+                Some(route) => route,
+                None => {
+                    self.dead_letter(to, Envelope { sender: self.external.clone(), msg });
+                    return Ok(());
+                }
+            },
+        };
+        let mut env = Envelope { sender: self.external.clone(), msg };
+        loop {
+            match route.deliver(env) {
+                Ok(()) => return Ok(()),
+                Err((back, Refusal::Gone)) => {
+                    self.dead_letter(to, back);
+                    return Ok(());
+                }
+                Err((back, Refusal::Full(bound))) => match bound.overflow {
+                    Overflow::Reject => {
+                        return Err(Error::MailboxFull {
+                            address: to.clone(),
+                            capacity: bound.capacity,
+                            message: back.msg.into_box(),
+                        });
+                    }
+                    Overflow::Block => {
+                        if self.shutting_down.load(Ordering::Acquire) {
+                            return Err(Error::ShutDown(self.node));
+                        }
+                        let wait = || route.wait_for_room(Duration::from_millis(50));
+                        match tokio::runtime::Handle::try_current() {
+                            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                                tokio::task::block_in_place(wait);
+                            }
+                            _ => {
+                                wait();
+                            }
+                        }
+                        env = back;
+                    }
+                },
+            }
+        }
     }
 
     /// Forgets an exited actor; `shutdown` waits for the registry to empty.
@@ -219,24 +341,30 @@ impl Core {
                 return (ActorAddress::new(self.node, id, None), true, Some(details));
             }
         };
-        let runner = ActorRunner::new(self.clone(), actor_type);
+        let ActorOptions { global_name, mailbox, troupe_manager } = options;
+        let runner = ActorRunner::new(self.clone(), actor_type, mailbox);
         let route: Route = runner.clone();
         let me = ActorAddress::new(self.node, id, Some(route.clone()));
         // The cell is installed before the address is published (by name, in the registry or to
         // the caller), so no message can reach an actor that is not there yet.
-        let is_child = match options.global_name {
+        let is_child = match global_name {
             Some(name) => {
                 let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(existing) = names.get(&name) {
                     // Another thread won the race for the name: use its actor.
                     return (existing.clone(), false, None);
                 }
-                runner.install(Cell::new(actor, me.clone(), self.system.clone()));
+                // A named actor belongs to the system; the actor that created it is told when it
+                // exits.
+                let nanny = (parent.id() >= FIRST_ACTOR_ID).then(|| parent.without_route());
+                let setup = CellSetup { global_name: Some(name.clone()), nanny, troupe_manager };
+                runner.install(Cell::new(actor, me.clone(), self.system.clone(), setup));
                 names.insert(name, me.clone());
                 false
             }
             None => {
-                runner.install(Cell::new(actor, me.clone(), parent.clone()));
+                let setup = CellSetup { global_name: None, nanny: None, troupe_manager };
+                runner.install(Cell::new(actor, me.clone(), parent.clone(), setup));
                 true
             }
         };
@@ -276,6 +404,8 @@ struct ThreadedHost<'c> {
     routes: &'c mut RouteCache,
     /// Present while a synchronous handler runs: its sends are handed over in batches.
     outbox: Option<&'c mut Outbox>,
+    /// Messages the running actor has taken from its mailbox and not handled yet.
+    held: usize,
 }
 
 /// Consecutive sends of one synchronous handler to one target, handed over under one lock when
@@ -300,7 +430,7 @@ impl ThreadedHost<'_> {
             && let Some((route, target)) = outbox.target.take()
         {
             let core = self.core;
-            route.deliver_all(&mut outbox.envs, &mut |env| core.dead_letter(&target, env));
+            route.deliver_all(&mut outbox.envs, &mut |env, why| core.refused(&target, env, why));
         }
     }
 
@@ -335,6 +465,41 @@ impl ThreadedHost<'_> {
 }
 
 impl Host for ThreadedHost<'_> {
+    fn node(&self) -> NodeId {
+        self.core.node
+    }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn schedule(&mut self, me: &ActorAddress, delay: Duration, msg: Payload) {
+        let env = Envelope { sender: me.without_route(), msg };
+        if delay.is_zero() {
+            // Due now: after the message being handled, like any send to oneself.
+            return self.send(me, env);
+        }
+        let Some(route) = &me.route else { return };
+        // A pending timer does not keep an exited actor in memory, and is dropped with it.
+        let route = Arc::downgrade(route);
+        self.core.handle.spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Some(route) = route.upgrade() {
+                let _ = route.deliver(env);
+            }
+        });
+    }
+
+    fn handle_dead_letters(&mut self, me: &ActorAddress, start: bool) {
+        self.core.handle_dead_letters(me, start);
+    }
+
+    fn mailbox_len(&mut self, me: &ActorAddress) -> usize {
+        self.flush();
+        let waiting = me.route.as_ref().map_or(0, |r| r.backlog());
+        waiting + self.held
+    }
+
     #[inline]
     fn send(&mut self, to: &ActorAddress, env: Envelope) {
         if let Some(route) = &to.route {
@@ -410,8 +575,7 @@ impl SystemImpl for ThreadedSystem {
 
     fn tell(&self, to: &ActorAddress, msg: Payload, _from_async: bool) -> Result<()> {
         self.check_running()?;
-        self.core.send(to, Envelope { sender: self.core.external.clone(), msg });
-        Ok(())
+        self.core.tell_external(to, msg)
     }
 
     fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {

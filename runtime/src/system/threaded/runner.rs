@@ -8,17 +8,20 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::time::Duration;
 
 use super::scheduler::{Runnable, Task};
 use super::{Core, Outbox, RouteCache, ThreadedHost};
-use crate::cell::{Cell, Delivery, Outcome, panic_error};
+use crate::actor::panic_error;
+use crate::address::ActorAddress;
+use crate::cell::{Cell, Delivery, Outcome};
 use crate::messages::ChildActorExited;
 use crate::payload::Payload;
 use crate::queue::ChunkedQueue;
-use crate::system::{Deliver, Envelope};
+use crate::system::{Deliver, Envelope, MailboxBound, Refusal};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 const SCHEDULED: u8 = 0b01;
@@ -43,6 +46,12 @@ pub(super) struct ActorRunner {
     mailbox: Mutex<Mailbox>,
     /// Locked only by the worker running the actor (the `SCHEDULED` bit makes that one at a time).
     inner: Mutex<Inner>,
+    /// A bounded mailbox's limit; `queued` then counts messages not yet handled.
+    bound: Option<MailboxBound>,
+    queued: AtomicUsize,
+    /// Outside senders waiting for room in a bounded mailbox.
+    room: Condvar,
+    waiters: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -79,7 +88,7 @@ enum Pause {
 
 impl ActorRunner {
     /// A new actor, not yet scheduled (it is, on its first message).
-    pub fn new(core: Arc<Core>, actor_type: &'static str) -> Arc<Self> {
+    pub fn new(core: Arc<Core>, actor_type: &'static str, bound: Option<MailboxBound>) -> Arc<Self> {
         Arc::new_cyclic(|this| ActorRunner {
             this: this.clone(),
             core,
@@ -92,7 +101,22 @@ impl ActorRunner {
                 routes: None,
                 outbox: Outbox::default(),
             }),
+            bound,
+            queued: AtomicUsize::new(0),
+            room: Condvar::new(),
+            waiters: AtomicUsize::new(0),
         })
+    }
+
+    /// A message of a bounded mailbox was taken for handling: there is room for one more.
+    #[cold]
+    fn made_room(&self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        if self.waiters.load(Ordering::Acquire) > 0 {
+            // Taken and released so that a waiter between its check and its wait is not missed.
+            drop(self.lock_mailbox());
+            self.room.notify_all();
+        }
     }
 
     /// Installs the actor's cell (its address needs the runner to exist first).
@@ -153,7 +177,7 @@ impl ActorRunner {
                     }
                 }
                 Activity::Ready(cell) => {
-                    if inner.batch.is_empty() {
+                    if inner.batch.is_empty() && !cell.has_replay() {
                         let mut mailbox = self.lock_mailbox();
                         if mailbox.queue.is_empty() {
                             // Going idle: keep no more memory than an actor that never had a burst.
@@ -171,9 +195,23 @@ impl ActorRunner {
                         return Pause::Yield;
                     }
                     *budget -= 1;
-                    let Some(env) = inner.batch.pop_front() else { continue };
-                    let mut host =
-                        ThreadedHost { core: &self.core, routes: &mut inner.routes, outbox: Some(&mut inner.outbox) };
+                    // Mail held back until the actor was initialized goes first, in order.
+                    let env = match cell.next_replay() {
+                        Some(env) => env,
+                        None => {
+                            let Some(env) = inner.batch.pop_front() else { continue };
+                            if self.bound.is_some() {
+                                self.made_room();
+                            }
+                            env
+                        }
+                    };
+                    let mut host = ThreadedHost {
+                        core: &self.core,
+                        routes: &mut inner.routes,
+                        outbox: Some(&mut inner.outbox),
+                        held: inner.batch.len(),
+                    };
                     let delivery = cell.deliver(env, &mut host);
                     host.flush();
                     match delivery {
@@ -194,7 +232,7 @@ impl ActorRunner {
                             inner.activity = Activity::Suspended(Box::pin(async move {
                                 // Unbuffered: an async handler's sends must not wait across its awaits.
                                 let mut routes = routes;
-                                let mut host = ThreadedHost { core: &core, routes: &mut routes, outbox: None };
+                                let mut host = ThreadedHost { core: &core, routes: &mut routes, outbox: None, held: 0 };
                                 let outcome = cell.run_async(job, &mut host).await;
                                 (cell, routes, outcome)
                             }));
@@ -206,32 +244,44 @@ impl ActorRunner {
     }
 
     /// The actor has exited: free its name, refuse and dead-letter its mail, tell its parent.
-    fn retire(&self, cell: Cell, inner: &mut Inner) {
+    fn retire(&self, mut cell: Cell, inner: &mut Inner) {
         inner.activity = Activity::Retired;
         // Two actors that replied to each other cache each other's route: let go of it, or the
         // pair would keep each other alive after both have exited.
         inner.routes = None;
         let core = &self.core;
+        let me = cell.st.me.clone();
         // Free the global name first: once sends fail, the name must already be reusable.
-        core.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, a| *a != cell.me);
+        if cell.st.global_name().is_some() {
+            core.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, a| *a != me);
+        }
+        core.handle_dead_letters(&me.without_route(), false);
         let rest = {
             let mut mailbox = self.lock_mailbox();
             mailbox.closed = true;
             std::mem::take(&mut mailbox.queue)
         };
-        let mut rest = rest;
-        for env in inner.batch.drain().chain(rest.drain()) {
-            core.dead_letter(&cell.me, env);
+        if self.bound.is_some() && self.waiters.load(Ordering::Acquire) > 0 {
+            self.room.notify_all();
         }
-        let Cell { actor, me, parent, .. } = cell;
+        let mut rest = rest;
+        let held = cell.take_held();
+        for env in held.into_iter().chain(inner.batch.drain()).chain(rest.drain()) {
+            core.dead_letter(&me, env);
+        }
+        let watchers: Vec<ActorAddress> = cell.exit_watchers().cloned().collect();
+        let Cell { actor, .. } = cell;
         // Gone from the registry before its state is dropped: if the state held the last handle
         // to the system, the shutdown that starts then must not wait for this actor.
         core.deregister(&me);
         if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(actor))) {
             tracing::error!(actor = %me, error = %panic_error(panic), "the actor's state panicked when dropped");
         }
-        let note = Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child: me.clone() }) };
-        core.send(&parent, note);
+        for watcher in watchers {
+            let note =
+                Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child: me.clone() }) };
+            core.send(&watcher, note);
+        }
     }
 }
 
@@ -274,11 +324,17 @@ impl Wake for ActorRunner {
 
 impl Deliver for ActorRunner {
     #[inline]
-    fn deliver(&self, env: Envelope) -> Result<(), Envelope> {
+    fn deliver(&self, env: Envelope) -> Result<(), (Envelope, Refusal)> {
         let backlog = {
             let mut mailbox = self.lock_mailbox();
             if mailbox.closed {
-                return Err(env);
+                return Err((env, Refusal::Gone));
+            }
+            if let Some(bound) = self.bound {
+                if self.queued.load(Ordering::Acquire) >= bound.capacity {
+                    return Err((env, Refusal::Full(bound)));
+                }
+                self.queued.fetch_add(1, Ordering::AcqRel);
             }
             mailbox.queue.push_back(env);
             mailbox.queue.len()
@@ -294,12 +350,21 @@ impl Deliver for ActorRunner {
         Ok(())
     }
 
-    fn deliver_all(&self, envs: &mut Vec<Envelope>, rejected: &mut dyn FnMut(Envelope)) {
+    fn deliver_all(&self, envs: &mut Vec<Envelope>, rejected: &mut dyn FnMut(Envelope, Refusal)) {
+        if self.bound.is_some() {
+            // One at a time, so each is checked against the bound.
+            for env in envs.drain(..) {
+                if let Err((env, why)) = self.deliver(env) {
+                    rejected(env, why);
+                }
+            }
+            return;
+        }
         let (was_empty, backlog) = {
             let mut mailbox = self.lock_mailbox();
             if mailbox.closed {
                 drop(mailbox);
-                envs.drain(..).for_each(rejected);
+                envs.drain(..).for_each(|env| rejected(env, Refusal::Gone));
                 return;
             }
             let was_empty = mailbox.queue.is_empty();
@@ -317,6 +382,26 @@ impl Deliver for ActorRunner {
 
     fn actor_type(&self) -> Option<&'static str> {
         (!self.lock_mailbox().closed).then_some(self.actor_type)
+    }
+
+    fn backlog(&self) -> usize {
+        self.lock_mailbox().queue.len()
+    }
+
+    fn wait_for_room(&self, timeout: Duration) -> bool {
+        let Some(bound) = self.bound else { return true };
+        let mut mailbox = self.lock_mailbox();
+        self.waiters.fetch_add(1, Ordering::AcqRel);
+        let deadline = std::time::Instant::now() + timeout;
+        while !mailbox.closed && self.queued.load(Ordering::Acquire) >= bound.capacity {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            mailbox = self.room.wait_timeout(mailbox, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        self.waiters.fetch_sub(1, Ordering::AcqRel);
+        self.queued.load(Ordering::Acquire) < bound.capacity
     }
 
     fn abandon(&self) {

@@ -194,7 +194,7 @@ impl Scheduler {
                 // A panic that escapes an actor's run (its handlers' panics are caught well before)
                 // must not take the worker down with it.
                 if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run())) {
-                    tracing::error!(error = %crate::cell::panic_error(panic), "an actor's run panicked");
+                    tracing::error!(error = %crate::actor::panic_error(panic), "an actor's run panicked");
                 }
                 continue;
             }
