@@ -658,11 +658,10 @@ fn behaviour(args: &ActorArgs, self_ty: &Type) -> TokenStream {
             })
         });
         // Spanned at `restart`, so a missing `Default` points there.
-        methods.push(quote_spanned! {span=>
+        let fresh = quote_spanned! {span=> <#self_ty as ::thespian::__private::Restartable>::fresh_instance() };
+        methods.push(quote! {
             fn fresh(&self) -> ::core::option::Option<::thespian::__private::Box<dyn ::thespian::Actor>> {
-                ::core::option::Option::Some(::thespian::__private::Box::new(
-                    <#self_ty as ::core::default::Default>::default(),
-                ))
+                ::core::option::Option::Some(#fresh)
             }
         });
     }

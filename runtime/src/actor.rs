@@ -166,6 +166,25 @@ pub trait Actor: Send + 'static {
     }
 }
 
+/// An actor that `on_panic = restart` can rebuild: it needs `Default` (for the code `#[actor]`
+/// generates).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`on_panic = restart` rebuilds `{Self}` with `Default`, which it does not implement",
+    label = "a restart needs `{Self}: Default`",
+    note = "derive or implement `Default` for the actor, or remove `on_panic = restart`"
+)]
+pub trait Restartable {
+    /// A fresh instance.
+    fn fresh_instance() -> Box<dyn Actor>;
+}
+
+impl<A: Actor + Default> Restartable for A {
+    fn fresh_instance() -> Box<dyn Actor> {
+        Box::new(A::default())
+    }
+}
+
 /// Runs a handler that borrows its message, catching a panic, and hands the message back if the
 /// handler failed (for the code `#[actor]` generates).
 #[doc(hidden)]

@@ -78,8 +78,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::actor::{
-        ActorRegistration, Behaviour, Dispatch, HandlerFuture, HandlerOutput, OnPanic, Transient, TroupeConfig,
-        by_ref_outcome, catch_async, run_by_ref,
+        ActorRegistration, Behaviour, Dispatch, HandlerFuture, HandlerOutput, OnPanic, Restartable, Transient,
+        TroupeConfig, by_ref_outcome, catch_async, run_by_ref,
     };
     pub use crate::message::MessageRegistration;
     pub use crate::payload::Payload;

@@ -484,8 +484,16 @@ impl Host for ThreadedHost<'_> {
         let route = Arc::downgrade(route);
         self.core.handle.spawn(async move {
             tokio::time::sleep(delay).await;
-            if let Some(route) = route.upgrade() {
-                let _ = route.deliver(env);
+            let mut env = env;
+            // A timer is never lost to a full bounded mailbox: it waits for room. It is dropped
+            // only with its actor.
+            while let Some(route) = route.upgrade() {
+                match route.deliver(env) {
+                    Ok(()) | Err((_, Refusal::Gone)) => return,
+                    Err((back, Refusal::Full(_))) => env = back,
+                }
+                drop(route);
+                tokio::time::sleep(Duration::from_millis(1)).await;
             }
         });
     }

@@ -1,0 +1,12 @@
+use thespian::prelude::*;
+
+#[derive(Default)]
+struct Fragile;
+
+#[actor(on_panic = reboot)]
+impl Fragile {
+    #[handler]
+    fn hi(&mut self, _msg: String) {}
+}
+
+fn main() {}
