@@ -86,14 +86,16 @@ pub(crate) struct CellState {
     pub exiting: bool,
     pub processed: u64,
     pub pending_wakeups: u32,
-    pub behaviour: Behaviour,
-    /// What few actors need, kept out of line so a plain actor stays small.
+    /// What few actors need (options, a global name, troupe membership), kept out of line so a
+    /// plain actor stays small.
     pub extras: Option<Box<Extras>>,
 }
 
 /// The less common parts of an actor's state.
 #[derive(Default)]
 pub(crate) struct Extras {
+    /// The behaviours chosen with `#[actor(...)]` options.
+    behaviour: Behaviour,
     pub global_name: Option<String>,
     /// Told of the actor's exit besides its parent: whoever created a globally named actor.
     pub nanny: Option<ActorAddress>,
@@ -140,9 +142,12 @@ impl CellState {
         self.extras.as_ref().and_then(|e| e.global_name.as_deref())
     }
 
+    fn behaviour(&self) -> Behaviour {
+        self.extras.as_ref().map_or(Behaviour::DEFAULT, |e| e.behaviour)
+    }
+
     fn init_pending(&self) -> bool {
-        let n = self.behaviour.initializing_messages;
-        n > 0 && self.extras.as_ref().is_none_or(|e| e.init_seen.count_ones() < n)
+        self.extras.as_ref().is_some_and(|e| e.init_seen.count_ones() < e.behaviour.initializing_messages)
     }
 }
 
@@ -155,6 +160,7 @@ impl Cell {
             || behaviour != Behaviour::DEFAULT;
         let extras = needs_extras.then(|| {
             Box::new(Extras {
+                behaviour,
                 global_name: setup.global_name,
                 nanny: setup.nanny,
                 troupe: setup.troupe_manager.map(|manager| TroupeRole {
@@ -174,7 +180,6 @@ impl Cell {
                 exiting: false,
                 processed: 0,
                 pending_wakeups: 0,
-                behaviour,
                 extras,
             },
         }
@@ -255,7 +260,7 @@ impl Cell {
                     extras.replay.extend(held);
                 }
             }
-            if self.st.behaviour.transient.is_some() && !is_system_message(&env.msg) {
+            if self.st.behaviour().transient.is_some() && !is_system_message(&env.msg) {
                 self.note_activity(host);
             }
             if let Some(role) = self.st.extras.as_mut().and_then(|e| e.troupe.as_mut()) {
@@ -382,7 +387,7 @@ impl Cell {
     /// After a panic, a supervised actor gets a fresh state. `false` when it has used up its
     /// restarts (or the fresh state could not be built): it must stop.
     fn restart_after_panic(&mut self, host: &mut dyn Host) -> bool {
-        let OnPanic::Restart { max_restarts, within } = self.st.behaviour.on_panic else { return true };
+        let OnPanic::Restart { max_restarts, within } = self.st.behaviour().on_panic else { return true };
         if self.st.exiting {
             return true;
         }
@@ -499,7 +504,7 @@ impl Cell {
 
     /// A transient actor did some work: set (or, when idle-based, push back) its exit time.
     fn note_activity(&mut self, host: &mut dyn Host) {
-        let Some(transient) = self.st.behaviour.transient else { return };
+        let Some(transient) = self.st.behaviour().transient else { return };
         let now = host.now();
         let me = self.st.me.clone();
         let extras = self.st.extras_mut();
