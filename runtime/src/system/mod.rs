@@ -306,6 +306,8 @@ trait SystemImpl: Send + Sync {
     fn listen(&self, timeout: Duration) -> Result<Payload>;
     fn listen_async(&self, timeout: Duration) -> ReplyFuture;
     fn actor_type(&self, address: &ActorAddress) -> Option<&'static str>;
+    /// The live actor registered under a global name.
+    fn named(&self, name: &str) -> Option<ActorAddress>;
     fn stats(&self) -> SystemStats;
     fn shutdown(&self) -> Result<()>;
     fn advance_clock(&self, by: Duration) -> Result<()> {
@@ -483,8 +485,14 @@ impl ActorSystem {
     /// ```
     pub fn create_actor_by_name(&self, wire_name: &str, options: ActorOptions) -> Result<ActorAddress> {
         check_options(&options)?;
-        let new = NewActor::by_name(wire_name)
-            .ok_or_else(|| Error::UnknownActorType { name: wire_name.to_owned(), system: self.node() })?;
+        let Some(new) = NewActor::by_name(wire_name) else {
+            // A name already taken gives its actor whatever type was asked for — even one this
+            // program does not know, as in the original.
+            if let Some(existing) = options.global_name.as_deref().and_then(|n| self.inner.named(n)) {
+                return Ok(existing);
+            }
+            return Err(Error::UnknownActorType { name: wire_name.to_owned(), system: self.node() });
+        };
         self.inner.create(new, options)
     }
 

@@ -637,6 +637,14 @@ impl SystemImpl for SimpleSystem {
         }
     }
 
+    fn named(&self, name: &str) -> Option<ActorAddress> {
+        if RunningGuard::is_running(self) {
+            return None;
+        }
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.shared.names.get(name).cloned()
+    }
+
     fn stats(&self) -> SystemStats {
         SystemStats {
             actors: self.actors.load(Ordering::Relaxed),

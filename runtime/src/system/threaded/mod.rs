@@ -635,6 +635,10 @@ impl SystemImpl for ThreadedSystem {
         registry.get(&address.id()).and_then(|e| e.route.actor_type())
     }
 
+    fn named(&self, name: &str) -> Option<ActorAddress> {
+        self.core.names.lock().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    }
+
     fn stats(&self) -> SystemStats {
         SystemStats {
             actors: self.core.registry.lock().unwrap_or_else(|e| e.into_inner()).len(),
