@@ -440,9 +440,12 @@ impl Cell {
                 }
             }
         }
+        let exits = facts.exit_request.is_some() || exit_requested || stop || self.st.exiting;
         if let Some(role) = self.st.extras.as_mut().and_then(|e| e.troupe.as_mut()) {
             role.owes_ready |= facts.troupe_work;
-            let busy = self.st.extras.as_ref().is_some_and(|e| e.work_in_progress);
+            // A worker on its way out is not ready: its manager learns of the exit instead and
+            // hands the unfinished work to another worker.
+            let busy = exits || self.st.extras.as_ref().is_some_and(|e| e.work_in_progress);
             self.report_ready(busy, host);
         }
         if let Some(recursive) = facts.exit_request {

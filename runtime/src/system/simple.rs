@@ -323,6 +323,7 @@ impl SimpleSystem {
     fn ask_here(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {
         let deadline = super::deadline_after(Instant::now(), timeout);
         let mut state = self.lock()?;
+        self.make_room(&mut state, to);
         let id = state.shared.next_id;
         state.shared.next_id += 1;
         state.shared.asks.insert(id, None);
@@ -706,20 +707,12 @@ impl SystemImpl for SimpleSystem {
 impl SimpleSystem {
     fn tell_here(&self, to: &ActorAddress, msg: Payload) -> Result<()> {
         let mut state = self.lock()?;
+        self.make_room(&mut state, to);
         if !state.shared.bounds.is_empty()
             && to.node() == self.node
-            && let Some((capacity, overflow)) = state.shared.full(to.id())
+            && let Some((capacity, Overflow::Reject)) = state.shared.full(to.id())
         {
-            match overflow {
-                Overflow::Reject => {
-                    return Err(Error::MailboxFull { address: to.clone(), capacity, message: msg.into_box() });
-                }
-                // The caller's thread runs the system: deliver until the mailbox has room.
-                Overflow::Block => {
-                    let id = to.id();
-                    self.run(&mut state, |s| s.shared.full(id).is_none(), None);
-                }
-            }
+            return Err(Error::MailboxFull { address: to.clone(), capacity, message: msg.into_box() });
         }
         let env = Envelope { sender: self.address(EXTERNAL_ID), msg };
         SimpleHost { sys: self, shared: &mut state.shared }.send(to, env);
@@ -729,6 +722,18 @@ impl SimpleSystem {
 }
 
 impl SimpleSystem {
+    /// An outside call finds a bounded mailbox full only because deliveries queued ahead of it
+    /// have not run yet (nothing runs between calls on this base): run them until there is room.
+    fn make_room(&self, state: &mut State, to: &ActorAddress) {
+        if state.shared.bounds.is_empty() || to.node() != self.node {
+            return;
+        }
+        let id = to.id();
+        if state.shared.full(id).is_some() {
+            self.run(state, |s| s.shared.full(id).is_none(), None);
+        }
+    }
+
     fn advance_clock_here(&self, by: Duration) -> Result<()> {
         let mut state = self.lock()?;
         let target = state.shared.clock_offset + by;
