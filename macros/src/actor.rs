@@ -448,7 +448,11 @@ fn call(handler: &HandlerModel, msg: TokenStream) -> TokenStream {
                 ::thespian::__private::Dispatch::Done(#complete)
             });
         },
-        (true, true) => quote! {
+        (true, true) => {
+            let ty = &handler.message;
+            let check = quote_spanned! {ty.span()=> ::thespian::__private::borrowed_across_await::<#ty>(); };
+            quote! {
+            #check
             #sender
             let __m = #msg;
             return ::thespian::__private::Box::pin(async move {
@@ -459,7 +463,8 @@ fn call(handler: &HandlerModel, msg: TokenStream) -> TokenStream {
                 .await;
                 ::thespian::__private::by_ref_outcome(__r, __m, __cx)
             });
-        },
+            }
+        }
     }
 }
 

@@ -185,6 +185,22 @@ impl<A: Actor + Default> Restartable for A {
     }
 }
 
+/// A message an `async fn` handler may borrow: the borrow is held across `.await`s, in a future
+/// that must be `Send`, so the message must be `Sync` (for the code `#[actor]` generates).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "an `async fn` handler that borrows its message needs `{Self}: Sync`",
+    label = "borrowed across `.await` by an `async fn` handler",
+    note = "take the message by value (`msg: {Self}`), or make it `Sync`"
+)]
+pub trait BorrowedAcrossAwait {}
+
+impl<M: Sync> BorrowedAcrossAwait for M {}
+
+/// Checks [`BorrowedAcrossAwait`] where the generated code calls it.
+#[doc(hidden)]
+pub const fn borrowed_across_await<M: BorrowedAcrossAwait + ?Sized>() {}
+
 /// Runs a handler that borrows its message, catching a panic, and hands the message back if the
 /// handler failed (for the code `#[actor]` generates).
 #[doc(hidden)]

@@ -15,7 +15,7 @@ use futures_util::FutureExt;
 use crate::actor::{Actor, Behaviour, Dispatch, HandlerError, OnPanic, panic_error};
 use crate::address::ActorAddress;
 use crate::context::Context;
-use crate::messages::internal::{TransientCheck, TroupeAssign, TroupeMemberReady};
+use crate::messages::internal::{TransientCheck, TroupeMemberReady, TroupeWork};
 use crate::messages::{
     ActorExitRequest, ActorStatus, ActorStatusRequest, ChildActorExited, PoisonMessage, WakeupMessage,
     is_system_message, is_timer_message,
@@ -119,8 +119,6 @@ pub(crate) struct Extras {
 /// A troupe worker's link to its manager.
 struct TroupeRole {
     manager: ActorAddress,
-    /// The manager said the next message from it is work.
-    next_is_work: bool,
     /// Work was handled and the manager has not been told yet.
     owes_ready: bool,
 }
@@ -163,11 +161,7 @@ impl Cell {
                 behaviour,
                 global_name: setup.global_name,
                 nanny: setup.nanny,
-                troupe: setup.troupe_manager.map(|manager| TroupeRole {
-                    manager,
-                    next_is_work: false,
-                    owes_ready: false,
-                }),
+                troupe: setup.troupe_manager.map(|manager| TroupeRole { manager, owes_ready: false }),
                 ..Extras::default()
             })
         });
@@ -214,11 +208,17 @@ impl Cell {
     ///
     /// A synchronous handler runs to completion here, with no future built; an `async fn` handler
     /// comes back as [`Delivery::Async`], the one case that allocates a continuation.
-    pub fn deliver(&mut self, env: Envelope, host: &mut dyn Host) -> Delivery {
-        if self.st.extras.is_some()
-            && let Some(outcome) = self.framework_message(&env, host)
-        {
-            return Delivery::Done(outcome);
+    pub fn deliver(&mut self, mut env: Envelope, host: &mut dyn Host) -> Delivery {
+        let mut troupe_work = false;
+        if self.st.extras.is_some() {
+            if let Some(outcome) = self.framework_message(&env, host) {
+                return Delivery::Done(outcome);
+            }
+            if env.msg.is::<TroupeWork>() && self.is_my_manager(&env.sender) {
+                let work = env.msg.downcast::<TroupeWork>().unwrap_or_else(|_| unreachable!("checked above"));
+                env = Envelope { sender: work.sender, msg: Payload::from_box(work.message) };
+                troupe_work = true;
+            }
         }
         if env.msg.is::<ActorStatusRequest>() {
             self.report_status(&env.sender, host);
@@ -243,7 +243,6 @@ impl Cell {
             self.st.pending_wakeups -= 1;
         }
 
-        let mut troupe_work = false;
         if self.st.extras.is_some() {
             if self.st.init_pending() && !is_system_message(&env.msg) {
                 match self.actor.init_slot(&env.msg) {
@@ -262,9 +261,6 @@ impl Cell {
             }
             if self.st.behaviour().transient.is_some() && !is_system_message(&env.msg) {
                 self.note_activity(host);
-            }
-            if let Some(role) = self.st.extras.as_mut().and_then(|e| e.troupe.as_mut()) {
-                troupe_work = std::mem::take(&mut role.next_is_work);
             }
         }
 
@@ -296,7 +292,11 @@ impl Cell {
             && self.may_retry(facts, &ran)
         {
             let again = self.attempt_async(msg, ran.sender.clone(), host).await;
-            ran = Ran { exit_requested: ran.exit_requested || again.exit_requested, stop: ran.stop, ..again };
+            ran = Ran {
+                exit_requested: ran.exit_requested || again.exit_requested,
+                stop: ran.stop || again.stop,
+                ..again
+            };
         }
         self.finish(facts, ran, host)
     }
@@ -470,17 +470,12 @@ impl Cell {
         }
     }
 
-    /// Messages the framework handles itself for actors with extras: troupe assignments and
-    /// transient timers. `None` when the message is for the handlers.
+    fn is_my_manager(&self, sender: &ActorAddress) -> bool {
+        self.st.extras.as_ref().and_then(|e| e.troupe.as_ref()).is_some_and(|role| role.manager == *sender)
+    }
+
+    /// Messages the framework handles itself for actors with extras: transient timers. `None` when the message is for the handlers.
     fn framework_message(&mut self, env: &Envelope, host: &mut dyn Host) -> Option<Outcome> {
-        if env.msg.is::<TroupeAssign>() {
-            if let Some(role) = self.st.extras.as_mut().and_then(|e| e.troupe.as_mut())
-                && env.sender == role.manager
-            {
-                role.next_is_work = true;
-            }
-            return Some(Outcome::Running);
-        }
         if env.msg.is::<TransientCheck>() {
             if env.sender != self.st.me || self.st.exiting {
                 return Some(self.exit_progress());

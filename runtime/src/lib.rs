@@ -79,7 +79,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::actor::{
         ActorRegistration, Behaviour, Dispatch, HandlerFuture, HandlerOutput, OnPanic, Restartable, Transient,
-        TroupeConfig, by_ref_outcome, catch_async, run_by_ref,
+        TroupeConfig, borrowed_across_await, by_ref_outcome, catch_async, run_by_ref,
     };
     pub use crate::message::MessageRegistration;
     pub use crate::payload::Payload;

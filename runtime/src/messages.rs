@@ -155,9 +155,16 @@ pub struct TroupeStatus {
 pub(crate) mod internal {
     use serde::{Deserialize, Serialize};
 
-    /// From a troupe manager to a worker: the next message from me is work; report when done.
-    #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-    pub struct TroupeAssign;
+    use crate::address::ActorAddress;
+    use crate::message::Message;
+
+    /// From a troupe manager to a worker: work, with the sender it came from. The worker handles
+    /// the message as if that sender had sent it, then reports ready.
+    #[derive(Debug, Serialize, Deserialize)]
+    pub struct TroupeWork {
+        pub sender: ActorAddress,
+        pub message: Box<dyn Message>,
+    }
 
     /// From a troupe worker to its manager: ready for more work.
     #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
@@ -172,7 +179,7 @@ pub(crate) mod internal {
     pub struct TransientCheck;
 }
 
-use internal::{TransientCheck, TroupeAssign, TroupeDismissCheck, TroupeMemberReady};
+use internal::{TransientCheck, TroupeDismissCheck, TroupeMemberReady, TroupeWork};
 
 /// Implements [`Message`] for the system messages under fixed wire names, and lists their names
 /// for the `#[actor]` macro (every actor accepts them).
@@ -207,7 +214,7 @@ system_messages!(
     TroupeSettings,
     TroupeStatusRequest,
     TroupeStatus,
-    TroupeAssign,
+    TroupeWork,
     TroupeMemberReady,
     TroupeDismissCheck,
     TransientCheck,
@@ -217,6 +224,17 @@ system_messages!(
 /// such a message for an actor that has exited or is exiting is discarded, not a dead letter.
 pub(crate) fn is_timer_message(msg: &crate::payload::Payload) -> bool {
     msg.is::<WakeupMessage>() || msg.is::<TransientCheck>() || msg.is::<TroupeDismissCheck>()
+}
+
+/// Whether a message is exempt from a mailbox bound: exits, exit notices, failures, dead letters,
+/// wakeups, status and the framework's own control messages must always get through, or exits and
+/// shutdown could hang and bounces could loop. Only ordinary messages count against the bound.
+pub(crate) fn bypasses_bound(msg: &crate::payload::Payload) -> bool {
+    is_system_message(msg)
+        || msg.is::<TroupeMemberReady>()
+        || msg.is::<TransientCheck>()
+        || msg.is::<TroupeDismissCheck>()
+        || msg.is::<ActorStatus>()
 }
 
 /// Whether a message is one the framework sends about an actor's life (exit, children, failures,

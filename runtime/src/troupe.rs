@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::actor::{Actor, Dispatch, TroupeConfig};
 use crate::address::ActorAddress;
 use crate::context::Context;
-use crate::messages::internal::{TroupeAssign, TroupeDismissCheck, TroupeMemberReady};
+use crate::messages::internal::{TroupeDismissCheck, TroupeMemberReady, TroupeWork};
 use crate::messages::{
     ActorExitRequest, ChildActorExited, PoisonMessage, TroupeSettings, TroupeStatus, TroupeStatusRequest,
     UpdateTroupeSettings,
@@ -119,10 +119,10 @@ impl TroupeManager {
         let me = cx.my_address().without_route();
         let address = self.workers[worker].address.clone();
         self.workers[worker].job = Some(InFlight { sender: sender.clone(), wire_name, copy, failures });
-        // The worker learns that the next message from the manager is work, then gets it with the
-        // original sender, so that its reply goes straight back.
-        cx.host.send(&address, Envelope { sender: me, msg: Payload::new(TroupeAssign) });
-        cx.host.send(&address, Envelope { sender, msg });
+        // One message, so nothing can come between the assignment and the work; the worker handles
+        // it as if the original sender had sent it, so that its reply goes straight back.
+        let work = TroupeWork { sender, message: msg.into_box() };
+        cx.host.send(&address, Envelope { sender: me, msg: Payload::new(work) });
     }
 
     fn worker_ready(&mut self, worker: &ActorAddress, cx: &mut Context<'_>) {
@@ -139,10 +139,15 @@ impl TroupeManager {
         let Some(i) = self.workers.iter().position(|w| w.address == *child) else { return };
         let worker = self.workers.remove(i);
         let Some(job) = worker.job else { return };
+        if cx.st.exiting {
+            // The troupe is stopping: a worker finishes the work it has before it handles its
+            // exit request, and its ready report could not reach the exiting manager.
+            return;
+        }
         let InFlight { sender, wire_name, copy, failures } = job;
         let restored = copy.as_deref().map(crate::message::from_bytes);
         match restored {
-            Some(Ok(msg)) if failures == 0 && !cx.st.exiting => {
+            Some(Ok(msg)) if failures == 0 => {
                 tracing::warn!(troupe = %cx.my_address(), message = wire_name, "a troupe worker exited during its work; handing the work to another worker");
                 self.pending.push_front(Work { sender, msg: Payload::from_box(msg), failures: failures + 1 });
                 self.dispatch_pending(cx);

@@ -19,7 +19,9 @@ use crate::cell::{Cell, CellSetup, Delivery, Outcome};
 use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
 use crate::message::Message;
-use crate::messages::{ActorExitRequest, ChildActorExited, DeadEnvelope, PoisonMessage, is_timer_message};
+use crate::messages::{
+    ActorExitRequest, ChildActorExited, DeadEnvelope, PoisonMessage, bypasses_bound, is_timer_message,
+};
 use crate::payload::Payload;
 use crate::queue::ChunkedQueue;
 
@@ -446,6 +448,7 @@ impl Host for SimpleHost<'_> {
             debug_assert!(env.sender.node() == self.sys.node && env.sender.route.is_none());
             if !self.shared.bounds.is_empty()
                 && let Some((capacity, _)) = self.shared.full(id)
+                && !bypasses_bound(&env.msg)
             {
                 return self.overflow(to, env, capacity);
             }
@@ -711,6 +714,7 @@ impl SimpleSystem {
         if !state.shared.bounds.is_empty()
             && to.node() == self.node
             && let Some((capacity, Overflow::Reject)) = state.shared.full(to.id())
+            && !bypasses_bound(&msg)
         {
             return Err(Error::MailboxFull { address: to.clone(), capacity, message: msg.into_box() });
         }

@@ -294,6 +294,14 @@ impl Core {
                             message: back.msg.into_box(),
                         });
                     }
+                    // A handler of this system waiting for room could be waiting for itself.
+                    Overflow::Block if self.scheduler.is_worker_thread() => {
+                        return Err(Error::MailboxFull {
+                            address: to.clone(),
+                            capacity: bound.capacity,
+                            message: back.msg.into_box(),
+                        });
+                    }
                     Overflow::Block => {
                         if self.shutting_down.load(Ordering::Acquire) {
                             return Err(Error::ShutDown(self.node));

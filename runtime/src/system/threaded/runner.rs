@@ -18,7 +18,7 @@ use super::{Core, Outbox, RouteCache, ThreadedHost};
 use crate::actor::panic_error;
 use crate::address::ActorAddress;
 use crate::cell::{Cell, Delivery, Outcome};
-use crate::messages::ChildActorExited;
+use crate::messages::{ChildActorExited, bypasses_bound};
 use crate::payload::Payload;
 use crate::queue::ChunkedQueue;
 use crate::system::{Deliver, Envelope, MailboxBound, Refusal};
@@ -111,8 +111,8 @@ impl ActorRunner {
     /// A message of a bounded mailbox was taken for handling: there is room for one more.
     #[cold]
     fn made_room(&self) {
-        self.queued.fetch_sub(1, Ordering::AcqRel);
-        if self.waiters.load(Ordering::Acquire) > 0 {
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
             // Taken and released so that a waiter between its check and its wait is not missed.
             drop(self.lock_mailbox());
             self.room.notify_all();
@@ -331,10 +331,11 @@ impl Deliver for ActorRunner {
                 return Err((env, Refusal::Gone));
             }
             if let Some(bound) = self.bound {
-                if self.queued.load(Ordering::Acquire) >= bound.capacity {
+                // Framework messages (exits, exit notices, failures, wakeups, ...) always get in.
+                if self.queued.load(Ordering::SeqCst) >= bound.capacity && !bypasses_bound(&env.msg) {
                     return Err((env, Refusal::Full(bound)));
                 }
-                self.queued.fetch_add(1, Ordering::AcqRel);
+                self.queued.fetch_add(1, Ordering::SeqCst);
             }
             mailbox.queue.push_back(env);
             mailbox.queue.len()
@@ -391,17 +392,17 @@ impl Deliver for ActorRunner {
     fn wait_for_room(&self, timeout: Duration) -> bool {
         let Some(bound) = self.bound else { return true };
         let mut mailbox = self.lock_mailbox();
-        self.waiters.fetch_add(1, Ordering::AcqRel);
+        self.waiters.fetch_add(1, Ordering::SeqCst);
         let deadline = std::time::Instant::now() + timeout;
-        while !mailbox.closed && self.queued.load(Ordering::Acquire) >= bound.capacity {
+        while !mailbox.closed && self.queued.load(Ordering::SeqCst) >= bound.capacity {
             let now = std::time::Instant::now();
             if now >= deadline {
                 break;
             }
             mailbox = self.room.wait_timeout(mailbox, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
         }
-        self.waiters.fetch_sub(1, Ordering::AcqRel);
-        self.queued.load(Ordering::Acquire) < bound.capacity
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        self.queued.load(Ordering::SeqCst) < bound.capacity
     }
 
     fn abandon(&self) {
