@@ -215,6 +215,9 @@ impl SimpleSystem {
     /// are due by the system's clock included).
     fn run(&self, state: &mut State, done: impl Fn(&State) -> bool, deadline: Option<Instant>) {
         let _running = RunningGuard::enter(self);
+        // Timers that came due since the last call join the queue even if the call's answer
+        // comes at once.
+        state.fire_due_timers();
         self.runtime.block_on(async {
             let mut delivered = 0u32;
             while !done(state) {
