@@ -266,3 +266,37 @@ fn shutdown_reaches_an_actor_with_a_full_mailbox() {
     assert!(system.shutdown().is_ok());
     assert_eq!(system.stats().actors, 0);
 }
+
+#[derive(Default)]
+struct Sleeper {
+    woke: u32,
+}
+
+#[actor]
+impl Sleeper {
+    #[handler]
+    fn nap(&mut self, _m: bool, cx: &mut Context<'_>) {
+        cx.wakeup_after(Duration::from_millis(5), ());
+    }
+
+    #[handler]
+    fn woke(&mut self, _m: WakeupMessage) {
+        self.woke += 1;
+    }
+
+    #[handler]
+    fn count(&mut self, _m: u32) -> u32 {
+        self.woke
+    }
+}
+
+/// On `Simple`, a wakeup that came due in real time is delivered by the next outside calls, even
+/// asks whose reply comes at once.
+#[test]
+fn simple_delivers_timers_due_in_real_time_during_asks() {
+    let system = ActorSystem::new().unwrap();
+    let sleeper = system.create_actor::<Sleeper>().unwrap();
+    system.tell(&sleeper, true).unwrap();
+    std::thread::sleep(Duration::from_millis(10));
+    assert!(eventually(ASK, || system.ask::<u32, _, _>(&sleeper, 0u32, ASK).unwrap() == 1));
+}
