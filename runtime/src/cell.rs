@@ -6,6 +6,7 @@
 //! requests, holds back mail until the initializing messages have arrived, and applies the exit
 //! rules. The base then learns whether the actor is done.
 
+use std::any::TypeId;
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
@@ -85,7 +86,6 @@ pub(crate) struct CellState {
     /// An exit has begun: waiting for children; only exit traffic reaches the handler.
     pub exiting: bool,
     pub processed: u64,
-    pub pending_wakeups: u32,
     /// What few actors need (options, a global name, troupe membership), kept out of line so a
     /// plain actor stays small.
     pub extras: Option<Box<Extras>>,
@@ -114,6 +114,8 @@ pub(crate) struct Extras {
     troupe: Option<TroupeRole>,
     /// Set by a troupe worker whose work spans several messages.
     pub work_in_progress: bool,
+    /// Wakeups asked for and not delivered yet.
+    pub pending_wakeups: u32,
 }
 
 /// A troupe worker's link to its manager.
@@ -165,18 +167,7 @@ impl Cell {
                 ..Extras::default()
             })
         });
-        Cell {
-            actor,
-            st: CellState {
-                me,
-                parent,
-                children: Vec::new(),
-                exiting: false,
-                processed: 0,
-                pending_wakeups: 0,
-                extras,
-            },
-        }
+        Cell { actor, st: CellState { me, parent, children: Vec::new(), exiting: false, processed: 0, extras } }
     }
 
     /// Who is told when this actor exits: its parent, and the creator of a globally named actor.
@@ -196,6 +187,11 @@ impl Cell {
     #[inline]
     pub fn has_replay(&self) -> bool {
         self.st.extras.as_ref().is_some_and(|e| !e.replay.is_empty())
+    }
+
+    /// All held-back mail to handle before the mailbox, in order.
+    pub fn take_replay(&mut self) -> VecDeque<Envelope> {
+        self.st.extras.as_mut().map(|e| std::mem::take(&mut e.replay)).unwrap_or_default()
     }
 
     /// The next held-back message to handle before the mailbox, once initialization completed.
@@ -220,13 +216,16 @@ impl Cell {
                 troupe_work = true;
             }
         }
-        if env.msg.is::<ActorStatusRequest>() {
+        let kind = env.msg.message_type_id();
+        if kind == TypeId::of::<ActorStatusRequest>() {
             self.report_status(&env.sender, host);
             return Delivery::Done(Outcome::Running);
         }
         let exit_request = env.msg.downcast_ref::<ActorExitRequest>().map(|r| r.recursive);
-        if let Some(child) = env.msg.downcast_ref::<ChildActorExited>() {
-            self.st.children.retain(|c| *c != child.child);
+        if kind == TypeId::of::<ChildActorExited>() {
+            if let Some(child) = env.msg.downcast_ref::<ChildActorExited>() {
+                self.st.children.retain(|c| *c != child.child);
+            }
         } else if self.st.exiting && exit_request.is_none() {
             // Pending wakeups die with the actor.
             if env.sender == self.st.me && is_timer_message(&env.msg) {
@@ -239,39 +238,77 @@ impl Cell {
         if exit_request.is_some() && self.st.exiting {
             return Delivery::Done(self.exit_progress());
         }
-        if self.st.pending_wakeups > 0 && env.sender == self.st.me && env.msg.is::<WakeupMessage>() {
-            self.st.pending_wakeups -= 1;
-        }
 
         if self.st.extras.is_some() {
-            if self.st.init_pending() && !is_system_message(&env.msg) {
-                match self.actor.init_slot(&env.msg) {
-                    Some(slot) => self.st.extras_mut().init_seen |= 1 << slot,
-                    None => {
-                        self.st.extras_mut().stash.push_back(env);
-                        return Delivery::Done(Outcome::Running);
-                    }
-                }
-                if !self.st.init_pending() {
-                    // Everything held back is handled next, in the order it arrived.
-                    let extras = self.st.extras_mut();
-                    let held = std::mem::take(&mut extras.stash);
-                    extras.replay.extend(held);
-                }
-            }
-            if self.st.behaviour().transient.is_some() && !is_system_message(&env.msg) {
-                self.note_activity(host);
-            }
+            env = match self.before_handler(env, kind, host) {
+                Ok(env) => env,
+                Err(outcome) => return Delivery::Done(outcome),
+            };
         }
 
         self.st.processed += 1;
         let facts = Facts {
             exit_request,
-            is_poison: env.msg.is::<PoisonMessage>(),
+            is_poison: kind == TypeId::of::<PoisonMessage>(),
             wire_name: env.msg.wire_name(),
             troupe_work,
         };
-        let ran = match self.attempt(env.msg, env.sender, host) {
+        let (dispatched, failure, exit_requested, sender) = self.dispatch_once(env.msg, env.sender, host);
+        // The common case — the handler ran and succeeded, nothing else to do — stays short.
+        let plain = failure.is_none() && !exit_requested && exit_request.is_none() && self.st.extras.is_none();
+        match dispatched {
+            Ok(Dispatch::Done(Ok(()))) if plain => {
+                Delivery::Done(if self.st.exiting { self.exit_progress() } else { Outcome::Running })
+            }
+            dispatched => self.deliver_slow(facts, dispatched, failure, exit_requested, sender, host),
+        }
+    }
+
+    /// What an actor with extras does before its handler runs: wakeup accounting, holding mail
+    /// back until the initializing messages have arrived, transient activity. `Err` when the
+    /// message was held back; `Ok` gives it back.
+    #[inline(never)]
+    fn before_handler(&mut self, env: Envelope, kind: TypeId, host: &mut dyn Host) -> Result<Envelope, Outcome> {
+        let system = is_system_message(&env.msg);
+        let from_me = env.sender == self.st.me;
+        let extras = self.st.extras_mut();
+        if extras.pending_wakeups > 0 && kind == TypeId::of::<WakeupMessage>() && from_me {
+            extras.pending_wakeups -= 1;
+        }
+        if self.st.init_pending() && !system {
+            match self.actor.init_slot(&env.msg) {
+                Some(slot) => self.st.extras_mut().init_seen |= 1 << slot,
+                None => {
+                    self.st.extras_mut().stash.push_back(env);
+                    return Err(Outcome::Running);
+                }
+            }
+            if !self.st.init_pending() {
+                // Everything held back is handled next, in the order it arrived.
+                let extras = self.st.extras_mut();
+                let held = std::mem::take(&mut extras.stash);
+                extras.replay.extend(held);
+            }
+        }
+        if self.st.behaviour().transient.is_some() && !system {
+            self.note_activity(host);
+        }
+        Ok(env)
+    }
+
+    /// Everything after a handler that failed, asked to exit, is async, or belongs to an actor
+    /// with extras.
+    #[inline(never)]
+    fn deliver_slow(
+        &mut self,
+        facts: Facts,
+        dispatched: std::thread::Result<Dispatch>,
+        failure: Option<HandlerError>,
+        exit_requested: bool,
+        sender: ActorAddress,
+        host: &mut dyn Host,
+    ) -> Delivery {
+        let ran = match self.settle(dispatched, failure, exit_requested, sender, host) {
             Attempt::Async(msg, sender) => return Delivery::Async(AsyncJob { msg, sender, facts }),
             Attempt::Ran(mut ran) => {
                 if let Some(msg) = ran.message.take() {
@@ -301,13 +338,38 @@ impl Cell {
         self.finish(facts, ran, host)
     }
 
-    /// One run of the synchronous dispatch.
+    /// One run of the synchronous dispatch, settled.
     fn attempt(&mut self, msg: Payload, sender: ActorAddress, host: &mut dyn Host) -> Attempt {
+        let (dispatched, failure, exit_requested, sender) = self.dispatch_once(msg, sender, host);
+        self.settle(dispatched, failure, exit_requested, sender, host)
+    }
+
+    /// Runs the handler, catching a panic: what it gave, what it did wrong through its context,
+    /// whether it asked to exit, and the sender back.
+    #[inline(always)]
+    fn dispatch_once(
+        &mut self,
+        msg: Payload,
+        sender: ActorAddress,
+        host: &mut dyn Host,
+    ) -> (std::thread::Result<Dispatch>, Option<HandlerError>, bool, ActorAddress) {
         let mut cx = Context::new(host, &mut self.st, sender);
         let actor = &mut self.actor;
         let dispatched = catch_unwind(AssertUnwindSafe(|| actor.dispatch(msg, &mut cx)));
-        let failure = cx.failure.take();
-        let (exit_requested, sender) = (cx.exit_requested, cx.sender);
+        let Context { failure, exit_requested, sender, .. } = cx;
+        (dispatched, failure, exit_requested, sender)
+    }
+
+    /// Turns a dispatch into its outcome: a result, the message back if a handler that borrowed
+    /// it failed, and whether a supervised actor must stop.
+    fn settle(
+        &mut self,
+        dispatched: std::thread::Result<Dispatch>,
+        failure: Option<HandlerError>,
+        exit_requested: bool,
+        sender: ActorAddress,
+        host: &mut dyn Host,
+    ) -> Attempt {
         let (result, message) = match dispatched {
             Ok(Dispatch::Done(result)) => (result, None),
             Ok(Dispatch::Failed(error, msg)) => (Err(error), Some(msg)),
@@ -525,7 +587,7 @@ impl Cell {
             mailbox_len: host.mailbox_len(&self.st.me)
                 + self.st.extras.as_ref().map_or(0, |e| e.stash.len() + e.replay.len()),
             processed: self.st.processed,
-            pending_wakeups: self.st.pending_wakeups,
+            pending_wakeups: self.st.extras.as_ref().map_or(0, |e| e.pending_wakeups),
             global_name: self.st.global_name().map(str::to_owned),
             exiting: self.st.exiting,
         };

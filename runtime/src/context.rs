@@ -127,7 +127,8 @@ impl<'a> Context<'a> {
     #[inline]
     fn send_payload(&mut self, to: &ActorAddress, msg: Payload) {
         let env = Envelope { sender: self.st.me.without_route(), msg };
-        if to.node() != self.host.node() {
+        // An actor's own node is its system's: no call to the host to know it.
+        if to.node() != self.st.me.node() {
             self.invalid_address(to, env);
             return;
         }
@@ -219,7 +220,8 @@ impl<'a> Context<'a> {
         } else {
             Some(Box::new(payload))
         };
-        self.st.pending_wakeups = self.st.pending_wakeups.saturating_add(1);
+        let pending = &mut self.st.extras_mut().pending_wakeups;
+        *pending = pending.saturating_add(1);
         let wakeup = crate::WakeupMessage { delay, payload };
         let me = self.st.me.clone();
         self.host.schedule(&me, delay, Payload::new(wakeup));

@@ -135,6 +135,15 @@ impl Payload {
         self.as_message().wire_name()
     }
 
+    /// The concrete message type's id.
+    #[inline]
+    pub(crate) fn message_type_id(&self) -> TypeId {
+        match &self.repr {
+            Repr::Inline { table, .. } => table.type_id,
+            Repr::Heap(msg) => (&**msg as &dyn std::any::Any).type_id(),
+        }
+    }
+
     /// Whether the message is an `M`.
     #[inline]
     pub fn is<M: Message>(&self) -> bool {

@@ -101,6 +101,21 @@ impl<T> ChunkedQueue<T> {
         }
     }
 
+    /// Puts `items` in front of what the queue holds, in their order.
+    pub fn prepend(&mut self, items: impl IntoIterator<Item = T>) {
+        let mut front = ChunkedQueue::default();
+        for item in items {
+            front.push_back(item);
+        }
+        if front.is_empty() {
+            return;
+        }
+        for item in self.drain() {
+            front.push_back(item);
+        }
+        *self = front;
+    }
+
     /// The elements, front to back.
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.chunks.iter().flatten()

@@ -83,6 +83,15 @@ struct State {
     shared: Shared,
 }
 
+/// What became of an actor after one delivery.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Handled {
+    Running,
+    /// Running, with held-back mail to handle first.
+    Replay,
+    Exited,
+}
+
 /// A delivery waiting in the queue. Every sender on this base is a routeless address of this
 /// system (an actor, an ask, the system or its external endpoint), so its id is all that is kept:
 /// a third less memory per queued message than a whole envelope.
@@ -215,60 +224,76 @@ impl SimpleSystem {
     /// are due by the system's clock included).
     fn run(&self, state: &mut State, done: impl Fn(&State) -> bool, deadline: Option<Instant>) {
         let _running = RunningGuard::enter(self);
+        // Handlers run inside the system's runtime, so they may use tokio; entering it is cheap,
+        // and only an `async fn` handler is driven by `block_on`.
+        let _runtime = self.runtime.enter();
         // Timers that came due since the last call join the queue even if the call's answer
         // comes at once.
         state.fire_due_timers();
-        self.runtime.block_on(async {
-            let mut delivered = 0u32;
-            while !done(state) {
-                // A handler cannot be interrupted, but between messages the caller's deadline holds,
-                // and timers that came due join the queue.
-                delivered = delivered.wrapping_add(1);
-                if delivered.is_multiple_of(64) {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        break;
-                    }
-                    state.fire_due_timers();
-                }
-                let Some(Queued { target: id, sender, msg }) = state.shared.queue.pop_front() else {
-                    if state.fire_due_timers() {
-                        continue;
-                    }
+        let mut delivered = 0u32;
+        while !done(state) {
+            // A handler cannot be interrupted, but between messages the caller's deadline holds,
+            // and timers that came due join the queue.
+            delivered = delivered.wrapping_add(1);
+            if delivered.is_multiple_of(64) {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
-                };
-                if !state.shared.bounds.is_empty()
-                    && let Some(bound) = state.shared.bounds.get_mut(&id)
-                {
-                    bound.queued -= 1;
                 }
-                let mut next = Some(Envelope { sender: self.address(sender), msg });
-                // The message, then whatever the actor held back until it was initialized.
-                while let Some(env) = next.take() {
-                    let mut host = SimpleHost { sys: self, shared: &mut state.shared };
-                    let Some(cell) = state.cells.get_mut(&id) else {
-                        // A timer of an actor that has gone is discarded with it.
-                        if !(env.sender.id() == id && is_timer_message(&env.msg)) {
-                            host.dead_letter(&self.address(id), env);
-                        }
-                        break;
-                    };
-                    let outcome = match cell.deliver(env, &mut host) {
-                        Delivery::Done(outcome) => outcome,
-                        Delivery::Async(job) => cell.run_async(job, &mut host).await,
-                    };
-                    if outcome == Outcome::Exited {
-                        state.adopt_created(&self.actors);
-                        if let Some(cell) = state.cells.remove(&id) {
-                            self.actors.store(state.cells.len(), Ordering::Relaxed);
-                            self.retire(&mut state.shared, *cell);
-                        }
-                        break;
-                    }
-                    next = cell.next_replay();
-                    state.adopt_created(&self.actors);
-                }
+                state.fire_due_timers();
             }
-        });
+            let Some(Queued { target: id, sender, msg }) = state.shared.queue.pop_front() else {
+                if state.fire_due_timers() {
+                    continue;
+                }
+                break;
+            };
+            if !state.shared.bounds.is_empty()
+                && let Some(bound) = state.shared.bounds.get_mut(&id)
+            {
+                bound.queued -= 1;
+            }
+            let env = Envelope { sender: self.address(sender), msg };
+            if self.deliver_to(state, id, env) == Handled::Replay {
+                self.replay(state, id);
+            }
+        }
+    }
+
+    /// The actor has just been initialized: what it held back goes first, in order.
+    #[cold]
+    fn replay(&self, state: &mut State, id: u64) {
+        while let Some(env) = state.cells.get_mut(&id).and_then(|c| c.next_replay()) {
+            if self.deliver_to(state, id, env) == Handled::Exited {
+                break;
+            }
+        }
+    }
+
+    /// Delivers one message to actor `id` and retires it if it exits.
+    #[inline]
+    fn deliver_to(&self, state: &mut State, id: u64, env: Envelope) -> Handled {
+        let mut host = SimpleHost { sys: self, shared: &mut state.shared };
+        let Some(cell) = state.cells.get_mut(&id) else {
+            // A timer of an actor that has gone is discarded with it.
+            if !(env.sender.id() == id && is_timer_message(&env.msg)) {
+                host.dead_letter(&self.address(id), env);
+            }
+            return Handled::Exited;
+        };
+        let outcome = match cell.deliver(env, &mut host) {
+            Delivery::Done(outcome) => outcome,
+            Delivery::Async(job) => self.runtime.block_on(cell.run_async(job, &mut host)),
+        };
+        let replay = outcome == Outcome::Running && cell.st.extras.is_some() && cell.has_replay();
+        state.adopt_created(&self.actors);
+        if outcome == Outcome::Exited {
+            if let Some(cell) = state.cells.remove(&id) {
+                self.actors.store(state.cells.len(), Ordering::Relaxed);
+                self.retire(&mut state.shared, *cell);
+            }
+            return Handled::Exited;
+        }
+        if replay { Handled::Replay } else { Handled::Running }
     }
 
     /// Forgets an exited actor (its name, bound and dead-letter role), dead-letters what it held
@@ -374,7 +399,12 @@ impl SimpleSystem {
 
 impl State {
     /// Queues the timers that are due, for actors that are still there. Whether any were.
+    #[inline]
     fn fire_due_timers(&mut self) -> bool {
+        // Reading the clock costs more than most deliveries: only when a timer is pending.
+        if self.shared.timers.is_empty() {
+            return false;
+        }
         let now = self.shared.now();
         let mut fired = false;
         while self.shared.timers.peek().is_some_and(|t| t.due <= now) {

@@ -56,6 +56,8 @@ struct Core {
     unhandled: AtomicU64,
     /// The actor that receives dead letters, if one registered.
     dead_letter_handler: Mutex<Option<ActorAddress>>,
+    /// Whether there is one: read without the lock on every dead letter and every exit.
+    has_dead_letter_handler: AtomicBool,
 }
 
 struct Entry {
@@ -161,6 +163,7 @@ impl ThreadedSystem {
             dead_letters: AtomicU64::new(0),
             unhandled: AtomicU64::new(0),
             dead_letter_handler: Mutex::new(None),
+            has_dead_letter_handler: AtomicBool::new(false),
         });
         Ok(ThreadedSystem { core, runtime: Mutex::new(Some(runtime)), shutdown_timeout, shutdown_lock: Mutex::new(()) })
     }
@@ -244,7 +247,10 @@ impl Core {
         record_dead_letter(&self.dead_letters, target, &env);
         // The handler gets it, unless it is itself a dead letter's envelope or an exit notice (no
         // loops), or the handler is the very actor that has gone.
-        if env.msg.is::<DeadEnvelope>() || env.msg.is::<ChildActorExited>() {
+        if !self.has_dead_letter_handler.load(Ordering::Acquire)
+            || env.msg.is::<DeadEnvelope>()
+            || env.msg.is::<ChildActorExited>()
+        {
             return;
         }
         let handler = self.dead_letter_handler.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -257,12 +263,16 @@ impl Core {
     }
 
     fn handle_dead_letters(&self, me: &ActorAddress, start: bool) {
+        if !start && !self.has_dead_letter_handler.load(Ordering::Acquire) {
+            return;
+        }
         let mut handler = self.dead_letter_handler.lock().unwrap_or_else(|e| e.into_inner());
         if start {
             *handler = Some(me.clone());
         } else if handler.as_ref() == Some(me) {
             *handler = None;
         }
+        self.has_dead_letter_handler.store(handler.is_some(), Ordering::Release);
     }
 
     /// Sends from outside: a full mailbox refuses (`MailboxFull`, with the message) or makes the

@@ -68,6 +68,8 @@ struct Inner {
     routes: RouteCache,
     /// Where a synchronous handler's sends collect (kept to reuse its allocation).
     outbox: Outbox,
+    /// Held-back messages at the front of `batch`, already counted out of a bounded mailbox.
+    replayed: usize,
 }
 
 enum Activity {
@@ -100,6 +102,7 @@ impl ActorRunner {
                 batch: ChunkedQueue::default(),
                 routes: None,
                 outbox: Outbox::default(),
+                replayed: 0,
             }),
             bound,
             queued: AtomicUsize::new(0),
@@ -172,12 +175,16 @@ impl ActorRunner {
                                 self.retire(*cell, inner);
                                 return Pause::Retired;
                             }
+                            let mut cell = cell;
+                            if cell.has_replay() {
+                                Self::replay_first(&mut cell, &mut inner.batch, &mut inner.replayed);
+                            }
                             inner.activity = Activity::Ready(cell);
                         }
                     }
                 }
                 Activity::Ready(cell) => {
-                    if inner.batch.is_empty() && !cell.has_replay() {
+                    if inner.batch.is_empty() {
                         let mut mailbox = self.lock_mailbox();
                         if mailbox.queue.is_empty() {
                             // Going idle: keep no more memory than an actor that never had a burst.
@@ -195,17 +202,13 @@ impl ActorRunner {
                         return Pause::Yield;
                     }
                     *budget -= 1;
-                    // Mail held back until the actor was initialized goes first, in order.
-                    let env = match cell.next_replay() {
-                        Some(env) => env,
-                        None => {
-                            let Some(env) = inner.batch.pop_front() else { continue };
-                            if self.bound.is_some() {
-                                self.made_room();
-                            }
-                            env
-                        }
-                    };
+                    let Some(env) = inner.batch.pop_front() else { continue };
+                    if inner.replayed > 0 {
+                        // Held back and put in front again: it made room when it was first taken.
+                        inner.replayed -= 1;
+                    } else if self.bound.is_some() {
+                        self.made_room();
+                    }
                     let mut host = ThreadedHost {
                         core: &self.core,
                         routes: &mut inner.routes,
@@ -215,7 +218,11 @@ impl ActorRunner {
                     let delivery = cell.deliver(env, &mut host);
                     host.flush();
                     match delivery {
-                        Delivery::Done(Outcome::Running) => {}
+                        Delivery::Done(Outcome::Running) => {
+                            if cell.st.extras.is_some() && cell.has_replay() {
+                                Self::replay_first(cell, &mut inner.batch, &mut inner.replayed);
+                            }
+                        }
                         Delivery::Done(Outcome::Exited) => {
                             if let Activity::Ready(cell) = std::mem::replace(&mut inner.activity, Activity::Retired) {
                                 self.retire(*cell, inner);
@@ -241,6 +248,15 @@ impl ActorRunner {
                 }
             }
         }
+    }
+
+    /// The actor has just been initialized: the mail it held back goes in front of the rest, in
+    /// order.
+    #[cold]
+    fn replay_first(cell: &mut Cell, batch: &mut ChunkedQueue<Envelope>, replayed: &mut usize) {
+        let held = cell.take_replay();
+        *replayed += held.len();
+        batch.prepend(held);
     }
 
     /// The actor has exited: free its name, refuse and dead-letter its mail, tell its parent.
