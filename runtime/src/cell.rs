@@ -83,9 +83,9 @@ pub(crate) struct CellState {
     pub me: ActorAddress,
     pub parent: ActorAddress,
     pub children: Vec<ActorAddress>,
-    /// An exit has begun: waiting for children; only exit traffic reaches the handler.
-    pub exiting: bool,
-    pub processed: u64,
+    /// Messages handled, shifted left by one; the low bit says an exit has begun (waiting for
+    /// children; only exit traffic reaches the handler). One word for both keeps a cell small.
+    life: u64,
     /// What few actors need (options, a global name, troupe membership), kept out of line so a
     /// plain actor stays small.
     pub extras: Option<Box<Extras>>,
@@ -134,6 +134,17 @@ pub(crate) struct CellSetup {
 }
 
 impl CellState {
+    /// Whether an exit has begun.
+    #[inline]
+    pub fn exiting(&self) -> bool {
+        self.life & 1 == 1
+    }
+
+    /// Messages handled.
+    pub fn processed(&self) -> u64 {
+        self.life >> 1
+    }
+
     pub fn extras_mut(&mut self) -> &mut Extras {
         self.extras.get_or_insert_with(Box::default)
     }
@@ -167,7 +178,7 @@ impl Cell {
                 ..Extras::default()
             })
         });
-        Cell { actor, st: CellState { me, parent, children: Vec::new(), exiting: false, processed: 0, extras } }
+        Cell { actor, st: CellState { me, parent, children: Vec::new(), life: 0, extras } }
     }
 
     /// Who is told when this actor exits: its parent, and the creator of a globally named actor.
@@ -226,7 +237,7 @@ impl Cell {
             if let Some(child) = env.msg.downcast_ref::<ChildActorExited>() {
                 self.st.children.retain(|c| *c != child.child);
             }
-        } else if self.st.exiting && exit_request.is_none() {
+        } else if self.st.exiting() && exit_request.is_none() {
             // Pending wakeups die with the actor.
             if env.sender == self.st.me && is_timer_message(&env.msg) {
                 return Delivery::Done(Outcome::Running);
@@ -235,7 +246,7 @@ impl Cell {
             host.dead_letter(&self.st.me, env);
             return Delivery::Done(Outcome::Running);
         }
-        if exit_request.is_some() && self.st.exiting {
+        if exit_request.is_some() && self.st.exiting() {
             return Delivery::Done(self.exit_progress());
         }
 
@@ -246,7 +257,7 @@ impl Cell {
             };
         }
 
-        self.st.processed += 1;
+        self.st.life += 2;
         let facts = Facts {
             exit_request,
             is_poison: kind == TypeId::of::<PoisonMessage>(),
@@ -255,13 +266,27 @@ impl Cell {
         };
         let (dispatched, failure, exit_requested, sender) = self.dispatch_once(env.msg, env.sender, host);
         // The common case — the handler ran and succeeded, nothing else to do — stays short.
-        let plain = failure.is_none() && !exit_requested && exit_request.is_none() && self.st.extras.is_none();
-        match dispatched {
-            Ok(Dispatch::Done(Ok(()))) if plain => {
-                Delivery::Done(if self.st.exiting { self.exit_progress() } else { Outcome::Running })
+        let plain = failure.is_none() && !exit_requested && self.st.extras.is_none();
+        if plain {
+            let succeeded = matches!(dispatched, Ok(Dispatch::Done(Ok(()))));
+            // Exit requests and exit notices need no handler.
+            let lifecycle = matches!(dispatched, Ok(Dispatch::Unhandled(_)))
+                && (exit_request.is_some() || kind == TypeId::of::<ChildActorExited>());
+            if succeeded {
+                // That variant owns nothing: skip the drop glue of the whole enum.
+                std::mem::forget(dispatched);
+            } else if lifecycle {
+                drop(dispatched);
+            } else {
+                return self.deliver_slow(facts, dispatched, failure, exit_requested, sender, host);
             }
-            dispatched => self.deliver_slow(facts, dispatched, failure, exit_requested, sender, host),
+            return Delivery::Done(match exit_request {
+                Some(recursive) => self.begin_exit(recursive, host),
+                None if self.st.exiting() => self.exit_progress(),
+                None => Outcome::Running,
+            });
         }
+        self.deliver_slow(facts, dispatched, failure, exit_requested, sender, host)
     }
 
     /// What an actor with extras does before its handler runs: wakeup accounting, holding mail
@@ -421,7 +446,7 @@ impl Cell {
     /// Whether a handler that failed with its message in hand gets a second attempt: not for an
     /// exit request (never retried), nor for an actor that is stopping.
     fn may_retry(&self, facts: Facts, ran: &Ran) -> bool {
-        facts.exit_request.is_none() && !ran.stop && !self.st.exiting
+        facts.exit_request.is_none() && !ran.stop && !self.st.exiting()
     }
 
     /// The second and last attempt of a handler that borrowed its message.
@@ -450,7 +475,7 @@ impl Cell {
     /// restarts (or the fresh state could not be built): it must stop.
     fn restart_after_panic(&mut self, host: &mut dyn Host) -> bool {
         let OnPanic::Restart { max_restarts, within } = self.st.behaviour().on_panic else { return true };
-        if self.st.exiting {
+        if self.st.exiting() {
             return true;
         }
         let now = host.now();
@@ -502,7 +527,7 @@ impl Cell {
                 }
             }
         }
-        let exits = facts.exit_request.is_some() || exit_requested || stop || self.st.exiting;
+        let exits = facts.exit_request.is_some() || exit_requested || stop || self.st.exiting();
         if let Some(role) = self.st.extras.as_mut().and_then(|e| e.troupe.as_mut()) {
             role.owes_ready |= facts.troupe_work;
             // A worker on its way out is not ready: its manager learns of the exit instead and
@@ -514,7 +539,7 @@ impl Cell {
             self.begin_exit(recursive, host)
         } else if exit_requested || stop {
             self.begin_exit(true, host)
-        } else if self.st.exiting {
+        } else if self.st.exiting() {
             self.exit_progress()
         } else {
             Outcome::Running
@@ -539,7 +564,7 @@ impl Cell {
     /// Messages the framework handles itself for actors with extras: transient timers. `None` when the message is for the handlers.
     fn framework_message(&mut self, env: &Envelope, host: &mut dyn Host) -> Option<Outcome> {
         if env.msg.is::<TransientCheck>() {
-            if env.sender != self.st.me || self.st.exiting {
+            if env.sender != self.st.me || self.st.exiting() {
                 return Some(self.exit_progress());
             }
             let now = host.now();
@@ -586,17 +611,17 @@ impl Cell {
             children: self.st.children.iter().map(ActorAddress::without_route).collect(),
             mailbox_len: host.mailbox_len(&self.st.me)
                 + self.st.extras.as_ref().map_or(0, |e| e.stash.len() + e.replay.len()),
-            processed: self.st.processed,
+            processed: self.st.processed(),
             pending_wakeups: self.st.extras.as_ref().map_or(0, |e| e.pending_wakeups),
             global_name: self.st.global_name().map(str::to_owned),
-            exiting: self.st.exiting,
+            exiting: self.st.exiting(),
         };
         host.send(to, Envelope { sender: self.st.me.without_route(), msg: Payload::new(status) });
     }
 
     /// Starts exiting: asks every child to exit and waits for them, unless there are none.
     fn begin_exit(&mut self, recursive: bool, host: &mut dyn Host) -> Outcome {
-        self.st.exiting = true;
+        self.st.life |= 1;
         if recursive {
             for child in &self.st.children {
                 host.send(
@@ -611,7 +636,7 @@ impl Cell {
     }
 
     fn exit_progress(&self) -> Outcome {
-        if self.st.exiting && self.st.children.is_empty() { Outcome::Exited } else { Outcome::Running }
+        if self.st.exiting() && self.st.children.is_empty() { Outcome::Exited } else { Outcome::Running }
     }
 }
 

@@ -188,7 +188,7 @@ impl<'a> Context<'a> {
         let (address, is_child) = self.host.create(&self.st.me, new, options);
         if is_child {
             self.st.children.push(address.clone());
-            if self.st.exiting {
+            if self.st.exiting() {
                 // A parent that is exiting waits for all its children: this one must go too.
                 let exit = Envelope {
                     sender: self.st.me.without_route(),

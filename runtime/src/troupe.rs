@@ -139,7 +139,7 @@ impl TroupeManager {
         let Some(i) = self.workers.iter().position(|w| w.address == *child) else { return };
         let worker = self.workers.remove(i);
         let Some(job) = worker.job else { return };
-        if cx.st.exiting {
+        if cx.st.exiting() {
             // The troupe is stopping: a worker finishes the work it has before it handles its
             // exit request, and its ready report could not reach the exiting manager.
             return;

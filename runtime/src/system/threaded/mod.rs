@@ -278,10 +278,14 @@ impl Core {
     /// Sends from outside: a full mailbox refuses (`MailboxFull`, with the message) or makes the
     /// caller wait, as the actor's bound says.
     fn tell_external(&self, to: &ActorAddress, msg: Payload) -> Result<()> {
+        let resolved;
         let route = match &to.route {
-            Some(route) => route.clone(),
+            Some(route) => route,
             None => match self.resolve(to) {
-                Some(route) => route,
+                Some(route) => {
+                    resolved = route;
+                    &resolved
+                }
                 None => {
                     self.dead_letter(to, Envelope { sender: self.external.clone(), msg });
                     return Ok(());

@@ -16,7 +16,6 @@ use std::time::Duration;
 use super::scheduler::{Runnable, Task};
 use super::{Core, Outbox, RouteCache, ThreadedHost};
 use crate::actor::panic_error;
-use crate::address::ActorAddress;
 use crate::cell::{Cell, Delivery, Outcome};
 use crate::messages::{ChildActorExited, bypasses_bound};
 use crate::payload::Payload;
@@ -46,10 +45,15 @@ pub(super) struct ActorRunner {
     mailbox: Mutex<Mailbox>,
     /// Locked only by the worker running the actor (the `SCHEDULED` bit makes that one at a time).
     inner: Mutex<Inner>,
-    /// A bounded mailbox's limit; `queued` then counts messages not yet handled.
-    bound: Option<MailboxBound>,
+    /// For a bounded mailbox only (kept out of line: most mailboxes are unbounded).
+    bound: Option<Box<Bounded>>,
+}
+
+/// A bounded mailbox's limit, and its count of messages not yet handled.
+struct Bounded {
+    bound: MailboxBound,
     queued: AtomicUsize,
-    /// Outside senders waiting for room in a bounded mailbox.
+    /// Outside senders waiting for room.
     room: Condvar,
     waiters: AtomicUsize,
 }
@@ -68,8 +72,6 @@ struct Inner {
     routes: RouteCache,
     /// Where a synchronous handler's sends collect (kept to reuse its allocation).
     outbox: Outbox,
-    /// Held-back messages at the front of `batch`, already counted out of a bounded mailbox.
-    replayed: usize,
 }
 
 enum Activity {
@@ -102,23 +104,27 @@ impl ActorRunner {
                 batch: ChunkedQueue::default(),
                 routes: None,
                 outbox: Outbox::default(),
-                replayed: 0,
             }),
-            bound,
-            queued: AtomicUsize::new(0),
-            room: Condvar::new(),
-            waiters: AtomicUsize::new(0),
+            bound: bound.map(|bound| {
+                Box::new(Bounded {
+                    bound,
+                    queued: AtomicUsize::new(0),
+                    room: Condvar::new(),
+                    waiters: AtomicUsize::new(0),
+                })
+            }),
         })
     }
 
     /// A message of a bounded mailbox was taken for handling: there is room for one more.
     #[cold]
     fn made_room(&self) {
-        self.queued.fetch_sub(1, Ordering::SeqCst);
-        if self.waiters.load(Ordering::SeqCst) > 0 {
+        let Some(bounded) = &self.bound else { return };
+        bounded.queued.fetch_sub(1, Ordering::SeqCst);
+        if bounded.waiters.load(Ordering::SeqCst) > 0 {
             // Taken and released so that a waiter between its check and its wait is not missed.
             drop(self.lock_mailbox());
-            self.room.notify_all();
+            bounded.room.notify_all();
         }
     }
 
@@ -177,7 +183,7 @@ impl ActorRunner {
                             }
                             let mut cell = cell;
                             if cell.has_replay() {
-                                Self::replay_first(&mut cell, &mut inner.batch, &mut inner.replayed);
+                                self.replay_first(&mut cell, &mut inner.batch);
                             }
                             inner.activity = Activity::Ready(cell);
                         }
@@ -203,10 +209,7 @@ impl ActorRunner {
                     }
                     *budget -= 1;
                     let Some(env) = inner.batch.pop_front() else { continue };
-                    if inner.replayed > 0 {
-                        // Held back and put in front again: it made room when it was first taken.
-                        inner.replayed -= 1;
-                    } else if self.bound.is_some() {
+                    if self.bound.is_some() {
                         self.made_room();
                     }
                     let mut host = ThreadedHost {
@@ -220,7 +223,7 @@ impl ActorRunner {
                     match delivery {
                         Delivery::Done(Outcome::Running) => {
                             if cell.st.extras.is_some() && cell.has_replay() {
-                                Self::replay_first(cell, &mut inner.batch, &mut inner.replayed);
+                                self.replay_first(cell, &mut inner.batch);
                             }
                         }
                         Delivery::Done(Outcome::Exited) => {
@@ -253,9 +256,12 @@ impl ActorRunner {
     /// The actor has just been initialized: the mail it held back goes in front of the rest, in
     /// order.
     #[cold]
-    fn replay_first(cell: &mut Cell, batch: &mut ChunkedQueue<Envelope>, replayed: &mut usize) {
+    fn replay_first(&self, cell: &mut Cell, batch: &mut ChunkedQueue<Envelope>) {
         let held = cell.take_replay();
-        *replayed += held.len();
+        if let Some(bounded) = &self.bound {
+            // They made room when they were first taken; they will again when taken now.
+            bounded.queued.fetch_add(held.len(), Ordering::SeqCst);
+        }
         batch.prepend(held);
     }
 
@@ -277,23 +283,31 @@ impl ActorRunner {
             mailbox.closed = true;
             std::mem::take(&mut mailbox.queue)
         };
-        if self.bound.is_some() && self.waiters.load(Ordering::Acquire) > 0 {
-            self.room.notify_all();
+        if let Some(bounded) = &self.bound
+            && bounded.waiters.load(Ordering::SeqCst) > 0
+        {
+            bounded.room.notify_all();
         }
         let mut rest = rest;
-        let held = cell.take_held();
-        for env in held.into_iter().chain(inner.batch.drain()).chain(rest.drain()) {
+        if cell.st.extras.is_some() {
+            for env in cell.take_held() {
+                core.dead_letter(&me, env);
+            }
+        }
+        for env in inner.batch.drain().chain(rest.drain()) {
             core.dead_letter(&me, env);
         }
-        let watchers: Vec<ActorAddress> = cell.exit_watchers().cloned().collect();
-        let Cell { actor, .. } = cell;
+        // Told of the exit: the parent, and whoever created a globally named actor.
+        let nanny = cell.st.extras.as_mut().and_then(|e| e.nanny.take());
+        let Cell { actor, st } = cell;
+        let parent = st.parent;
         // Gone from the registry before its state is dropped: if the state held the last handle
         // to the system, the shutdown that starts then must not wait for this actor.
         core.deregister(&me);
         if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(actor))) {
             tracing::error!(actor = %me, error = %panic_error(panic), "the actor's state panicked when dropped");
         }
-        for watcher in watchers {
+        for watcher in std::iter::once(parent).chain(nanny) {
             let note =
                 Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child: me.clone() }) };
             core.send(&watcher, note);
@@ -346,12 +360,12 @@ impl Deliver for ActorRunner {
             if mailbox.closed {
                 return Err((env, Refusal::Gone));
             }
-            if let Some(bound) = self.bound {
+            if let Some(bounded) = &self.bound {
                 // Framework messages (exits, exit notices, failures, wakeups, ...) always get in.
-                if self.queued.load(Ordering::SeqCst) >= bound.capacity && !bypasses_bound(&env.msg) {
-                    return Err((env, Refusal::Full(bound)));
+                if bounded.queued.load(Ordering::SeqCst) >= bounded.bound.capacity && !bypasses_bound(&env.msg) {
+                    return Err((env, Refusal::Full(bounded.bound)));
                 }
-                self.queued.fetch_add(1, Ordering::SeqCst);
+                bounded.queued.fetch_add(1, Ordering::SeqCst);
             }
             mailbox.queue.push_back(env);
             mailbox.queue.len()
@@ -406,19 +420,20 @@ impl Deliver for ActorRunner {
     }
 
     fn wait_for_room(&self, timeout: Duration) -> bool {
-        let Some(bound) = self.bound else { return true };
+        let Some(bounded) = &self.bound else { return true };
+        let capacity = bounded.bound.capacity;
         let mut mailbox = self.lock_mailbox();
-        self.waiters.fetch_add(1, Ordering::SeqCst);
+        bounded.waiters.fetch_add(1, Ordering::SeqCst);
         let deadline = std::time::Instant::now() + timeout;
-        while !mailbox.closed && self.queued.load(Ordering::SeqCst) >= bound.capacity {
+        while !mailbox.closed && bounded.queued.load(Ordering::SeqCst) >= capacity {
             let now = std::time::Instant::now();
             if now >= deadline {
                 break;
             }
-            mailbox = self.room.wait_timeout(mailbox, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            mailbox = bounded.room.wait_timeout(mailbox, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
         }
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
-        self.queued.load(Ordering::SeqCst) < bound.capacity
+        bounded.waiters.fetch_sub(1, Ordering::SeqCst);
+        bounded.queued.load(Ordering::SeqCst) < capacity
     }
 
     fn abandon(&self) {
