@@ -128,7 +128,7 @@ impl<'a> Context<'a> {
     fn send_payload(&mut self, to: &ActorAddress, msg: Payload) {
         let env = Envelope { sender: self.st.me.without_route(), msg };
         // An actor's own node is its system's: no call to the host to know it.
-        if to.node() != self.st.me.node() {
+        if to.node() != self.st.me.node() && !self.host.reaches(to.node()) {
             self.invalid_address(to, env);
             return;
         }

@@ -100,6 +100,55 @@ pub enum Error {
     #[error("a global name cannot be empty")]
     InvalidGlobalName,
 
+    /// No node could be reached or started on the admin address.
+    #[error("no actor system node at {address}: {details}")]
+    NodeUnavailable {
+        /// The admin address.
+        address: String,
+        /// What went wrong.
+        details: String,
+    },
+
+    /// Something that is not a node of this framework answers on the admin port.
+    #[error("{address} is not an actor system node ({details}); is another program using the admin port?")]
+    NotANode {
+        /// The admin address.
+        address: String,
+        /// What it answered.
+        details: String,
+    },
+
+    /// The node refused the connection (a wrong cookie, another protocol version).
+    #[error("the node at {address} refused this process: {reason}")]
+    Refused {
+        /// The admin address.
+        address: String,
+        /// The node's reason.
+        reason: String,
+    },
+
+    /// The running node was started from an older build of this very program: it would serve
+    /// this process with old code.
+    #[error(
+        "the node at {address} runs another build of this program ({program}: node build {node_build}, this build {this_build}); stop the old node (for example `ActorSystem::builder().base(SystemBase::MultiprocTcp).admin_port(..).build()?.shutdown()` from the old build, or kill process {node_pid}) and start again"
+    )]
+    StaleNode {
+        /// The admin address.
+        address: String,
+        /// The program's path.
+        program: String,
+        /// The running node's build.
+        node_build: String,
+        /// This process's build.
+        this_build: String,
+        /// The node's process id.
+        node_pid: u32,
+    },
+
+    /// The connection to the node was lost.
+    #[error("the connection to the node at {0} was lost")]
+    ConnectionLost(String),
+
     /// The reply was not of the type the typed `ask` expected.
     #[error("expected a reply of type `{expected}`, got `{}`: {got:?}", got.type_name())]
     UnexpectedReply {

@@ -44,6 +44,7 @@ mod payload;
 mod queue;
 mod system;
 mod troupe;
+mod wire;
 
 pub use actor::{Actor, ActorType, Behaviour, Dispatch, HandlerError, HandlerOutput, OnPanic, Transient, TroupeConfig};
 pub use address::{ActorAddress, Addr, Handles, NodeId, Recipient};
@@ -56,6 +57,21 @@ pub use messages::{
 };
 pub use payload::{INLINE_CAPACITY, Payload};
 pub use system::{ActorOptions, ActorSystem, ActorSystemBuilder, MailboxBound, Overflow, SystemBase, SystemStats};
+pub use wire::NodeStatus;
+
+/// Lets this program serve as a node of the [`SystemBase::MultiprocTcp`] base.
+///
+/// Call it first thing in `main`. When the runtime starts this program as a node (or, later, as
+/// an isolated actor's process), `init` runs that role and ends the process; otherwise it returns
+/// at once and `main` goes on.
+///
+/// ```
+/// thespian::init();
+/// // ... the program goes on here: this process was not started as a node.
+/// ```
+pub fn init() {
+    system::run_node_if_asked();
+}
 
 /// `#[derive(Message)]`: makes a serde type a message with a module-qualified wire name.
 pub use thespian_macros::Message;

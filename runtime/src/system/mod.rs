@@ -128,6 +128,10 @@ pub(crate) type Route = Arc<dyn Deliver>;
 pub(crate) trait Host: Send {
     /// The system this host belongs to.
     fn node(&self) -> NodeId;
+    /// Whether addresses of `node` can be sent to from here.
+    fn reaches(&self, node: NodeId) -> bool {
+        node == self.node()
+    }
     /// Delivers `env` to `to`; a dead or unknown target makes it a dead letter, a full mailbox
     /// sends the message back to its sender as a `PoisonMessage`.
     fn send(&mut self, to: &ActorAddress, env: Envelope);
@@ -203,6 +207,11 @@ impl NewActor {
 
     pub fn type_name(&self) -> &'static str {
         self.type_name
+    }
+
+    /// Whether the actor is an instance built here (it cannot be created in another process).
+    pub fn is_instance(&self) -> bool {
+        matches!(self.make, Make::Instance(_))
     }
 
     /// Runs the constructor, turning a panic into an error text.
@@ -293,6 +302,11 @@ pub enum SystemBase {
     /// core unless configured), each actor one message at a time. The system also owns a tokio
     /// runtime, so `async fn` handlers may await tokio timers and I/O.
     Threaded,
+    /// Across processes over TCP: actors run in a node process (Thespian's Admin) that listens on
+    /// the admin port (default 1900) and outlives the process that started it; any process of the
+    /// host joins it. The node is the program itself, started again with a marker: its `main`
+    /// must call [`thespian::init()`](crate::init) first.
+    MultiprocTcp,
 }
 
 /// The object-safe interface each base implements; the facade adds the generic, typed layer.
@@ -310,6 +324,15 @@ trait SystemImpl: Send + Sync {
     fn named(&self, name: &str) -> Option<ActorAddress>;
     fn stats(&self) -> SystemStats;
     fn shutdown(&self) -> Result<()>;
+    /// The node this process is joined to.
+    fn node_status(&self) -> Result<crate::wire::NodeStatus> {
+        Err(Error::Unsupported("only a MultiprocTcp system has a node"))
+    }
+    /// Whether addresses of another node can be used from here.
+    fn reaches(&self, node: NodeId) -> bool {
+        let _ = node;
+        false
+    }
     fn advance_clock(&self, by: Duration) -> Result<()> {
         let _ = by;
         Err(Error::Unsupported("only the Simple base has a clock that can be advanced; other bases follow real time"))
@@ -375,6 +398,7 @@ pub struct ActorSystemBuilder {
     base: SystemBase,
     worker_threads: Option<usize>,
     shutdown_timeout: Option<Duration>,
+    pub(crate) tcp: threaded::tcp::TcpSettings,
 }
 
 impl ActorSystemBuilder {
@@ -396,6 +420,32 @@ impl ActorSystemBuilder {
         self
     }
 
+    /// The node's admin port for [`SystemBase::MultiprocTcp`] (default 1900).
+    pub fn admin_port(mut self, port: u16) -> Self {
+        self.tcp.admin_port = port;
+        self
+    }
+
+    /// The shared secret every process of a [`SystemBase::MultiprocTcp`] system proves it knows
+    /// (default: the `THESPIAN_COOKIE` environment variable, or a fixed development cookie).
+    pub fn cookie(mut self, cookie: impl Into<String>) -> Self {
+        self.tcp.cookie = Some(cookie.into());
+        self
+    }
+
+    /// The program to start as the node when none answers on the admin port (default: this
+    /// program). It must call [`thespian::init()`](crate::init) first thing in `main`.
+    pub fn node_program(mut self, program: impl Into<std::path::PathBuf>) -> Self {
+        self.tcp.node_program = Some(program.into());
+        self
+    }
+
+    /// The largest frame (one message) accepted over the wire (default 64 MiB).
+    pub fn max_frame(mut self, bytes: usize) -> Self {
+        self.tcp.max_frame = Some(bytes);
+        self
+    }
+
     /// Starts the system. Fails if two message or actor types share a wire name.
     pub fn build(self) -> Result<ActorSystem> {
         crate::message::check_registry()?;
@@ -406,6 +456,7 @@ impl ActorSystemBuilder {
             SystemBase::Threaded => {
                 Arc::new(threaded::ThreadedSystem::new(node, self.worker_threads, shutdown_timeout)?)
             }
+            SystemBase::MultiprocTcp => Arc::new(threaded::tcp::TcpClient::connect(&self, shutdown_timeout)?),
         };
         Ok(ActorSystem { inner })
     }
@@ -510,7 +561,7 @@ impl ActorSystem {
     }
 
     fn check_node(&self, address: &ActorAddress) -> Result<()> {
-        if address.node() == self.node() {
+        if address.node() == self.node() || self.inner.reaches(address.node()) {
             Ok(())
         } else {
             Err(Error::ForeignAddress { address: address.clone(), system: self.node() })
@@ -637,6 +688,12 @@ impl ActorSystem {
         self.ask(actor.address(), crate::messages::ActorStatusRequest, timeout)
     }
 
+    /// The node of a [`SystemBase::MultiprocTcp`] system: its identity, program, build, process id
+    /// and counters. Other bases have no node: [`Error::Unsupported`].
+    pub fn node_status(&self) -> Result<crate::wire::NodeStatus> {
+        self.inner.node_status()
+    }
+
     /// Moves the `Simple` base's clock forward by `by` and delivers the wakeups that became due, so
     /// that a test of timed behaviour is exact and instant. The clock also follows real time.
     /// Other bases follow real time only: [`Error::Unsupported`].
@@ -690,6 +747,11 @@ impl ActorSystem {
             Err(_) => inner.shutdown(),
         }
     }
+}
+
+/// If this process was started as a node, runs it and exits.
+pub(crate) fn run_node_if_asked() {
+    threaded::tcp::run_node_if_asked();
 }
 
 /// Refuses options no base can honour.

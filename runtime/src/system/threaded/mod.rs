@@ -7,6 +7,7 @@
 
 mod runner;
 mod scheduler;
+pub(crate) mod tcp;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -58,6 +59,16 @@ struct Core {
     dead_letter_handler: Mutex<Option<ActorAddress>>,
     /// Whether there is one: read without the lock on every dead letter and every exit.
     has_dead_letter_handler: AtomicBool,
+    /// Where messages for other processes go (the multi-process base sets it).
+    remote: std::sync::OnceLock<Arc<dyn Remote>>,
+    /// Reply slots of asks sent to other processes: the reply comes back as a bare address.
+    remote_slots: Arc<Mutex<IdMap<Route>>>,
+}
+
+/// Carries messages to addresses of other processes.
+trait Remote: Send + Sync {
+    /// Sends `env` to `to`, an address of another node or process.
+    fn send(&self, core: &Core, to: &ActorAddress, env: Envelope);
 }
 
 struct Entry {
@@ -164,6 +175,8 @@ impl ThreadedSystem {
             unhandled: AtomicU64::new(0),
             dead_letter_handler: Mutex::new(None),
             has_dead_letter_handler: AtomicBool::new(false),
+            remote: std::sync::OnceLock::new(),
+            remote_slots: Arc::new(Mutex::new(IdMap::default())),
         });
         Ok(ThreadedSystem { core, runtime: Mutex::new(Some(runtime)), shutdown_timeout, shutdown_lock: Mutex::new(()) })
     }
@@ -181,6 +194,9 @@ impl ThreadedSystem {
 
 impl Core {
     fn send(&self, to: &ActorAddress, env: Envelope) {
+        if to.node() != self.node && to.route.is_none() {
+            return self.send_remote(to, env);
+        }
         match &to.route {
             Some(route) => self.deliver(route, to, env),
             None => match self.resolve(to) {
@@ -195,6 +211,23 @@ impl Core {
         if let Err((env, why)) = route.deliver(env) {
             self.refused(to, env, why);
         }
+    }
+
+    /// A message for another process: over the wire, or a dead letter when there is none.
+    #[cold]
+    fn send_remote(&self, to: &ActorAddress, env: Envelope) {
+        match self.remote.get() {
+            Some(remote) => remote.send(self, to, env),
+            None => {
+                tracing::warn!(target_actor = %to, "send to an address of another actor system");
+                self.dead_letter(to, env);
+            }
+        }
+    }
+
+    /// Whether addresses of other nodes can be reached from here.
+    fn reaches_other_nodes(&self) -> bool {
+        self.remote.get().is_some()
     }
 
     /// A destination did not take a message: a dead letter, or a full mailbox.
@@ -239,7 +272,13 @@ impl Core {
         match to.id() {
             SYSTEM_ID => self.system.route.clone(),
             EXTERNAL_ID => self.external.route.clone(),
-            id => self.registry.lock().unwrap_or_else(|e| e.into_inner()).get(&id).map(|e| e.route.clone()),
+            id => {
+                let found = self.registry.lock().unwrap_or_else(|e| e.into_inner()).get(&id).map(|e| e.route.clone());
+                found.or_else(|| {
+                    self.remote.get()?;
+                    self.remote_slots.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned()
+                })
+            }
         }
     }
 
@@ -278,6 +317,10 @@ impl Core {
     /// Sends from outside: a full mailbox refuses (`MailboxFull`, with the message) or makes the
     /// caller wait, as the actor's bound says.
     fn tell_external(&self, to: &ActorAddress, msg: Payload) -> Result<()> {
+        if to.node() != self.node {
+            self.send_remote(to, Envelope { sender: self.external.clone(), msg });
+            return Ok(());
+        }
         let resolved;
         let route = match &to.route {
             Some(route) => route,
@@ -399,9 +442,16 @@ impl Core {
         let (tx, rx) = oneshot::channel();
         let slot = Arc::new(ReplySlot { tx: Mutex::new(Some(tx)) });
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // A reply from another process names the slot by id only: keep it findable until the
+        // ask ends.
+        let remote_slots = (to.node() != self.node && self.remote.get().is_some()).then(|| {
+            self.remote_slots.lock().unwrap_or_else(|e| e.into_inner()).insert(id, slot.clone());
+            RemoteSlot { slots: self.remote_slots.clone(), id }
+        });
         let from = ActorAddress::new(self.node, id, Some(slot));
         self.send(to, Envelope { sender: from, msg });
         Box::pin(async move {
+            let _forget_when_done = remote_slots;
             let deadline = super::deadline_after(tokio::time::Instant::now(), timeout);
             match tokio::time::timeout_at(deadline, rx).await {
                 Ok(Ok(result)) => result,
@@ -414,6 +464,18 @@ impl Core {
                 Err(_) => Err(Error::Timeout(timeout)),
             }
         })
+    }
+}
+
+/// Removes a remote ask's slot from the map when the ask ends (answered, timed out or dropped).
+struct RemoteSlot {
+    slots: Arc<Mutex<IdMap<Route>>>,
+    id: u64,
+}
+
+impl Drop for RemoteSlot {
+    fn drop(&mut self) {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
     }
 }
 
@@ -491,6 +553,10 @@ impl Host for ThreadedHost<'_> {
         self.core.node
     }
 
+    fn reaches(&self, node: NodeId) -> bool {
+        node == self.core.node || self.core.reaches_other_nodes()
+    }
+
     fn now(&self) -> Instant {
         Instant::now()
     }
@@ -534,6 +600,9 @@ impl Host for ThreadedHost<'_> {
     fn send(&mut self, to: &ActorAddress, env: Envelope) {
         if let Some(route) = &to.route {
             return self.deliver(route, to, env);
+        }
+        if to.node() != self.core.node {
+            return self.core.send_remote(to, env);
         }
         if to.node() == self.core.node && self.routes.as_ref().is_some_and(|(id, _)| *id == to.id()) {
             // Moved out and back rather than cloned: no reference count touched per message.

@@ -1,0 +1,710 @@
+//! The `MultiprocTcp` base: a node process that hosts the actors, and the processes that join it.
+//!
+//! A node is the program itself started again with a marker in its environment; `thespian::init()`
+//! at the top of `main` turns that process into the node (detached into its own session, so it
+//! outlives the process that started it). The node runs a `Threaded` system whose identity is its
+//! admin address, and listens there. Any process joins it with
+//! `ActorSystem::builder().base(SystemBase::MultiprocTcp)`: it probes the admin port, starts the
+//! node if nobody answers, and then holds one connection to it. That process runs a small local
+//! system of its own for its reply slots and external endpoint; every address of another process
+//! is reached over the connection.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Core, Remote, ThreadedSystem};
+use crate::address::{ActorAddress, NodeId};
+use crate::context::ReplyFuture;
+use crate::error::{Error, Result};
+use crate::messages::PoisonMessage;
+use crate::payload::Payload;
+use crate::system::{
+    ActorOptions, ActorSystemBuilder, Envelope, NewActor, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed,
+};
+use crate::wire::{
+    self, Connection, DEFAULT_MAX_FRAME, Frame, HANDSHAKE_TIMEOUT, Identity, NodeStatus, Reply, Request, WireAddress,
+    WireError,
+};
+
+/// The environment variables a node is started with.
+const ROLE_VAR: &str = "THESPIAN_ROLE";
+const PORT_VAR: &str = "THESPIAN_ADMIN_PORT";
+const COOKIE_VAR: &str = "THESPIAN_COOKIE";
+const MAX_FRAME_VAR: &str = "THESPIAN_MAX_FRAME";
+
+/// The cookie used when none is configured: fine on a developer's machine, never on a network.
+const DEVELOPMENT_COOKIE: &str = "thespian-development-cookie";
+
+/// How long a starting process waits for the node it started.
+const NODE_START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Settings of the `MultiprocTcp` base.
+#[derive(Debug, Clone)]
+pub(crate) struct TcpSettings {
+    pub admin_port: u16,
+    pub cookie: Option<String>,
+    pub node_program: Option<PathBuf>,
+    pub max_frame: Option<usize>,
+}
+
+impl Default for TcpSettings {
+    fn default() -> Self {
+        TcpSettings { admin_port: 1900, cookie: None, node_program: None, max_frame: None }
+    }
+}
+
+impl TcpSettings {
+    fn cookie(&self) -> String {
+        self.cookie.clone().or_else(|| std::env::var(COOKIE_VAR).ok()).unwrap_or_else(|| DEVELOPMENT_COOKIE.to_owned())
+    }
+
+    fn max_frame(&self) -> usize {
+        self.max_frame.unwrap_or(DEFAULT_MAX_FRAME)
+    }
+
+    fn admin_address(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.admin_port))
+    }
+}
+
+/// Why a node refused a request, as it travels back.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Failure {
+    UnknownActorType(String),
+    ConstructorPanicked { actor: String, details: String },
+    InvalidGlobalName,
+    ShuttingDown,
+    Other(String),
+}
+
+/// Requests waiting for the node's answer, by request id.
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<std::result::Result<Reply, String>>>>>;
+
+/// The sending half of a connection: frames queued for its writer task.
+#[derive(Clone)]
+struct Peer {
+    tx: mpsc::UnboundedSender<Frame>,
+}
+
+/// Writes queued frames, as many per write as are waiting: no acknowledgement per message.
+async fn write_frames(mut sink: SplitSink<Connection, Bytes>, mut rx: mpsc::UnboundedReceiver<Frame>) {
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        let mut queued = 0;
+        while let Some(frame) = next.take() {
+            match wire::encode(&frame) {
+                Ok(bytes) => {
+                    if let Err(e) = sink.feed(bytes).await {
+                        tracing::debug!(error = %e, "connection closed while writing");
+                        return;
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "a frame could not be encoded"),
+            }
+            queued += 1;
+            if queued < 256 {
+                next = rx.try_recv().ok();
+            }
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = sink.close().await;
+}
+
+/// Routes messages for other processes over their connection.
+struct Router {
+    /// Where everything goes that has no connection of its own (a client's node).
+    upstream: Option<Peer>,
+    /// Connections by the identity of the process at the other end (a node's clients).
+    peers: Mutex<HashMap<String, Peer>>,
+    max_frame: usize,
+}
+
+impl Router {
+    fn peer_for(&self, node: NodeId) -> Option<Peer> {
+        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        peers.get(node.as_str()).cloned().or_else(|| self.upstream.clone())
+    }
+}
+
+impl Remote for Router {
+    fn send(&self, core: &Core, to: &ActorAddress, env: Envelope) {
+        let Envelope { sender, msg } = env;
+        let wire_name = msg.wire_name();
+        let body = match crate::message::to_bytes(msg.as_message()) {
+            // Room for the envelope around the body.
+            Ok(body) if body.len() + 4096 <= self.max_frame => body,
+            Ok(body) => {
+                let details = format!(
+                    "a `{wire_name}` of {} bytes is over the maximum frame of {} bytes",
+                    body.len(),
+                    self.max_frame
+                );
+                return bounce(core, to, Envelope { sender, msg }, details);
+            }
+            Err(e) => {
+                return bounce(core, to, Envelope { sender, msg }, format!("cannot serialize `{wire_name}`: {e}"));
+            }
+        };
+        let frame = Frame::Envelope {
+            sender: WireAddress::of(&sender),
+            target: WireAddress::of(to),
+            wire_name: wire_name.to_owned(),
+            body,
+        };
+        match self.peer_for(to.node()) {
+            Some(peer) if peer.tx.send(frame).is_ok() => {}
+            _ => core.dead_letter(to, Envelope { sender, msg }),
+        }
+    }
+}
+
+/// A message that cannot travel goes back to its sender as a `PoisonMessage`, never silently.
+fn bounce(core: &Core, to: &ActorAddress, env: Envelope, details: String) {
+    tracing::warn!(target_actor = %to, %details, "message cannot be sent");
+    if env.msg.is::<PoisonMessage>() {
+        return core.dead_letter(to, env);
+    }
+    let message_type = env.msg.wire_name().to_owned();
+    let poison = PoisonMessage { message: Some(env.msg.into_box()), message_type, details };
+    core.send(&env.sender, Envelope { sender: to.without_route(), msg: Payload::new(poison) });
+}
+
+/// An envelope that arrived: decoded by this program's registry and delivered, or returned to its
+/// sender as a `PoisonMessage` naming the type this program cannot read.
+fn deliver_incoming(core: &Core, sender: WireAddress, target: WireAddress, wire_name: String, body: &[u8]) {
+    let (sender, target) = (sender.to_address(), target.to_address());
+    match crate::message::from_bytes(body) {
+        Ok(msg) => core.send(&target, Envelope { sender, msg: Payload::from_box(msg) }),
+        Err(e) => {
+            let details = format!("{} cannot read a `{wire_name}`: {e}", core.node);
+            tracing::warn!(%sender, %target, %details, "undecodable message");
+            if wire_name == "thespian::PoisonMessage" {
+                return;
+            }
+            let poison = PoisonMessage { message: None, message_type: wire_name, details };
+            core.send(&sender, Envelope { sender: target, msg: Payload::new(poison) });
+        }
+    }
+}
+
+/// A node's side of one client connection: envelopes in, requests answered.
+async fn serve_client(
+    core: Arc<Core>,
+    system: Arc<ThreadedSystem>,
+    node: Arc<NodeShared>,
+    mut stream: SplitStream<Connection>,
+    peer: Peer,
+    client: String,
+) {
+    loop {
+        let frame = match stream.next().await {
+            Some(Ok(bytes)) => wire::decode(&bytes),
+            Some(Err(e)) => {
+                tracing::warn!(%client, error = %e, "dropping a connection after a bad frame");
+                break;
+            }
+            None => break,
+        };
+        match frame {
+            Ok(Frame::Envelope { sender, target, wire_name, body }) => {
+                deliver_incoming(&core, sender, target, wire_name, &body)
+            }
+            Ok(Frame::Request { id, request }) => {
+                let response = match request {
+                    Request::Create { actor_type, global_name } => create(&system, &core, actor_type, global_name),
+                    Request::Status => Ok(Reply::Status(node.status(&system))),
+                    Request::Shutdown => {
+                        // The main thread stops the actors, answers and ends the process.
+                        let _ = node.stop.lock().unwrap_or_else(|e| e.into_inner()).send((id, peer.clone()));
+                        continue;
+                    }
+                };
+                let _ = peer.tx.send(Frame::Response { id, response: response.map_err(|f| encode_failure(&f)) });
+            }
+            Ok(other) => {
+                tracing::warn!(%client, frame = ?other, "unexpected frame; dropping the connection");
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(%client, error = %e, "dropping a connection after a malformed frame");
+                break;
+            }
+        }
+    }
+    node.router.peers.lock().unwrap_or_else(|e| e.into_inner()).remove(&client);
+    node.clients.fetch_sub(1, Ordering::Relaxed);
+    tracing::debug!(%client, "client disconnected");
+}
+
+fn encode_failure(failure: &Failure) -> String {
+    rmp_serde::to_vec_named(failure).map(|b| b.iter().map(|x| format!("{x:02x}")).collect()).unwrap_or_default()
+}
+
+fn decode_failure(text: &str) -> Failure {
+    let bytes: Option<Vec<u8>> =
+        (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
+    bytes.and_then(|b| rmp_serde::from_slice(&b).ok()).unwrap_or_else(|| Failure::Other(text.to_owned()))
+}
+
+fn create(
+    system: &ThreadedSystem,
+    core: &Core,
+    actor_type: String,
+    global_name: Option<String>,
+) -> Result<Reply, Failure> {
+    if global_name.as_deref() == Some("") {
+        return Err(Failure::InvalidGlobalName);
+    }
+    let named = global_name.as_ref().and_then(|n| core.names.lock().unwrap_or_else(|e| e.into_inner()).get(n).cloned());
+    if let Some(existing) = named {
+        return Ok(Reply::Created(WireAddress::of(&existing)));
+    }
+    let Some(new) = NewActor::by_name(&actor_type) else { return Err(Failure::UnknownActorType(actor_type)) };
+    let options = ActorOptions { global_name, ..ActorOptions::default() };
+    match SystemImpl::create(system, new, options) {
+        Ok(address) => Ok(Reply::Created(WireAddress::of(&address))),
+        Err(Error::ConstructorPanicked { actor, details }) => {
+            Err(Failure::ConstructorPanicked { actor: actor.to_owned(), details })
+        }
+        Err(Error::ShutDown(_)) => Err(Failure::ShuttingDown),
+        Err(e) => Err(Failure::Other(e.to_string())),
+    }
+}
+
+/// What a node's connections share.
+struct NodeShared {
+    router: Arc<Router>,
+    identity: Identity,
+    clients: AtomicU64,
+    /// Shutdown requests, for the node's main thread.
+    stop: Mutex<std::sync::mpsc::Sender<(u64, Peer)>>,
+}
+
+impl NodeShared {
+    fn status(&self, system: &ThreadedSystem) -> NodeStatus {
+        let stats = SystemImpl::stats(system);
+        NodeStatus {
+            node: self.identity.node.clone(),
+            program: self.identity.program.clone(),
+            build: self.identity.build.clone(),
+            pid: std::process::id(),
+            actors: stats.actors,
+            dead_letters: stats.dead_letters,
+            clients: self.clients.load(Ordering::Relaxed) as usize,
+        }
+    }
+}
+
+/// If this process was started as a node, runs the node and exits; otherwise returns at once.
+pub(crate) fn run_node_if_asked() {
+    if std::env::var(ROLE_VAR).as_deref() != Ok("node") {
+        return;
+    }
+    // Its own session: the node outlives the process (and terminal) that started it.
+    let _ = rustix::process::setsid();
+    let code = match run_node() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("thespian node: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run_node() -> Result<()> {
+    let port: u16 = std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900);
+    let settings = TcpSettings {
+        admin_port: port,
+        cookie: std::env::var(COOKIE_VAR).ok(),
+        node_program: None,
+        max_frame: std::env::var(MAX_FRAME_VAR).ok().and_then(|m| m.parse().ok()),
+    };
+    crate::message::check_registry()?;
+    let listener = std::net::TcpListener::bind(settings.admin_address())?;
+    listener.set_nonblocking(true)?;
+    let node_id = settings.admin_address().to_string();
+    let (program, build) = wire::program_identity();
+    let identity = Identity { node: node_id.clone(), program, build, pid: std::process::id() };
+    let system = Arc::new(ThreadedSystem::new(NodeId::intern(&node_id), None, Duration::from_secs(10))?);
+    let router =
+        Arc::new(Router { upstream: None, peers: Mutex::new(HashMap::new()), max_frame: settings.max_frame() });
+    let _ = system.core.remote.set(router.clone());
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel();
+    let shared = Arc::new(NodeShared { router, identity, clients: AtomicU64::new(0), stop: Mutex::new(stop_tx) });
+    let net = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .thread_name("thespian-net")
+        .build()?;
+    let cookie = settings.cookie();
+    let max_frame = settings.max_frame();
+    {
+        let (system, shared) = (system.clone(), shared.clone());
+        net.spawn(async move {
+            let listener = match tokio::net::TcpListener::from_std(listener) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen");
+                    return;
+                }
+            };
+            loop {
+                let Ok((stream, from)) = listener.accept().await else { continue };
+                let (system, shared, cookie) = (system.clone(), shared.clone(), cookie.clone());
+                tokio::spawn(async move {
+                    let mut conn = wire::frame(stream, max_frame);
+                    let handshake = wire::handshake_accept(&mut conn, &shared.identity, &cookie);
+                    let client = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                        Ok(Ok(identity)) => identity,
+                        Ok(Err(e)) => {
+                            tracing::warn!(%from, error = %e, "refused a connection");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::warn!(%from, "refused a connection: no handshake in time");
+                            return;
+                        }
+                    };
+                    let (sink, stream) = conn.split();
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    tokio::spawn(write_frames(sink, rx));
+                    let peer = Peer { tx };
+                    shared
+                        .router
+                        .peers
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(client.node.clone(), peer.clone());
+                    shared.clients.fetch_add(1, Ordering::Relaxed);
+                    let core = system.core.clone();
+                    serve_client(core, system, shared, stream, peer, client.node).await;
+                });
+            }
+        });
+    }
+    // Serve until a client asks for shutdown; then stop every actor, answer, and end.
+    let (id, peer) = stop_rx.recv().map_err(|_| Error::ShutDown(NodeId::intern(&node_id)))?;
+    let result = SystemImpl::shutdown(&*system);
+    let response = match result {
+        Ok(()) => Ok(Reply::ShutDown),
+        Err(e) => Err(encode_failure(&Failure::Other(e.to_string()))),
+    };
+    let _ = peer.tx.send(Frame::Response { id, response });
+    // Let the answer go out before the process ends.
+    drop(peer);
+    std::thread::sleep(Duration::from_millis(50));
+    net.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
+
+/// A process joined to a node.
+pub(crate) struct TcpClient {
+    node: NodeId,
+    address: String,
+    local: ThreadedSystem,
+    net: Mutex<Option<tokio::runtime::Runtime>>,
+    upstream: Peer,
+    pending: Pending,
+    next_request: AtomicU64,
+    shutdown_timeout: Duration,
+}
+
+impl TcpClient {
+    pub fn connect(builder: &ActorSystemBuilder, shutdown_timeout: Duration) -> Result<Self> {
+        let settings = builder.tcp.clone();
+        let address = settings.admin_address();
+        let net = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("thespian-net")
+            .build()?;
+        let (program, build) = wire::program_identity();
+        static CLIENTS: AtomicU64 = AtomicU64::new(1);
+        let me = Identity {
+            node: format!("{address}#client-{}-{}", std::process::id(), CLIENTS.fetch_add(1, Ordering::Relaxed)),
+            program: program.clone(),
+            build: build.clone(),
+            pid: std::process::id(),
+        };
+        let (conn, node) = net.block_on(connect_or_start(&settings, &me))?;
+        if node.program == program && node.build != build {
+            return Err(Error::StaleNode {
+                address: address.to_string(),
+                program,
+                node_build: node.build,
+                this_build: build,
+                node_pid: node.pid,
+            });
+        }
+        let local = ThreadedSystem::new(NodeId::intern(&me.node), Some(1), shutdown_timeout)?;
+        let (sink, stream) = conn.split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        net.spawn(write_frames(sink, rx));
+        let upstream = Peer { tx };
+        let router = Arc::new(Router {
+            upstream: Some(upstream.clone()),
+            peers: Mutex::new(HashMap::new()),
+            max_frame: settings.max_frame(),
+        });
+        let _ = local.core.remote.set(router);
+        let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
+        net.spawn(read_from_node(local.core.clone(), stream, pending.clone(), address.to_string()));
+        Ok(TcpClient {
+            node: NodeId::intern(&node.node),
+            address: address.to_string(),
+            local,
+            net: Mutex::new(Some(net)),
+            upstream,
+            pending,
+            next_request: AtomicU64::new(1),
+            shutdown_timeout,
+        })
+    }
+
+    fn request(&self, request: Request, timeout: Duration) -> Result<Reply> {
+        ensure_blocking_allowed("request")?;
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
+        if self.upstream.tx.send(Frame::Request { id, request }).is_err() {
+            return Err(Error::ConnectionLost(self.address.clone()));
+        }
+        let guard = self.net.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(net) = guard.as_ref() else { return Err(Error::ShutDown(self.node)) };
+        let handle = net.handle().clone();
+        drop(guard);
+        match handle.block_on(async { tokio::time::timeout(timeout, rx).await }) {
+            Ok(Ok(Ok(reply))) => Ok(reply),
+            Ok(Ok(Err(failure))) => Err(self.failure(decode_failure(&failure))),
+            Ok(Err(_)) => Err(Error::ConnectionLost(self.address.clone())),
+            Err(_) => {
+                self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                Err(Error::Timeout(timeout))
+            }
+        }
+    }
+
+    fn failure(&self, failure: Failure) -> Error {
+        match failure {
+            Failure::UnknownActorType(name) => Error::UnknownActorType { name, system: self.node },
+            Failure::ConstructorPanicked { actor, details } => {
+                Error::ConstructorPanicked { actor: Box::leak(actor.into_boxed_str()), details }
+            }
+            Failure::InvalidGlobalName => Error::InvalidGlobalName,
+            Failure::ShuttingDown => Error::ShutDown(self.node),
+            Failure::Other(text) => Error::NodeUnavailable { address: self.address.clone(), details: text },
+        }
+    }
+}
+
+/// A client's side of its connection: envelopes to its local endpoints, answers to its requests.
+async fn read_from_node(core: Arc<Core>, mut stream: SplitStream<Connection>, pending: Pending, address: String) {
+    loop {
+        let frame = match stream.next().await {
+            Some(Ok(bytes)) => wire::decode(&bytes),
+            Some(Err(e)) => {
+                tracing::warn!(node = %address, error = %e, "bad frame from the node; dropping the connection");
+                break;
+            }
+            None => break,
+        };
+        match frame {
+            Ok(Frame::Envelope { sender, target, wire_name, body }) => {
+                deliver_incoming(&core, sender, target, wire_name, &body)
+            }
+            Ok(Frame::Response { id, response }) => {
+                if let Some(tx) = pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id) {
+                    let _ = tx.send(response);
+                }
+            }
+            Ok(other) => tracing::warn!(node = %address, frame = ?other, "unexpected frame from the node"),
+            Err(e) => {
+                tracing::warn!(node = %address, error = %e, "malformed frame from the node; dropping the connection");
+                break;
+            }
+        }
+    }
+    // Whoever waits for an answer learns the connection is gone.
+    pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// Connects to the node on the admin port, starting one if nobody answers.
+async fn connect_or_start(settings: &TcpSettings, me: &Identity) -> Result<(Connection, Identity)> {
+    let address = settings.admin_address();
+    let cookie = settings.cookie();
+    match tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(stream)) => return handshake(stream, settings, me, &cookie).await,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+        Ok(Err(e)) => return Err(Error::NodeUnavailable { address: address.to_string(), details: e.to_string() }),
+        Err(_) => {
+            return Err(Error::NodeUnavailable {
+                address: address.to_string(),
+                details: "connecting timed out".to_owned(),
+            });
+        }
+    }
+    let log = start_node(settings)?;
+    let deadline = Instant::now() + NODE_START_TIMEOUT;
+    loop {
+        match tokio::net::TcpStream::connect(address).await {
+            Ok(stream) => return handshake(stream, settings, me, &cookie).await,
+            Err(e) if Instant::now() >= deadline => {
+                let tail = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(Error::NodeUnavailable {
+                    address: address.to_string(),
+                    details: format!("the node started but never listened ({e}); its log {}: {tail}", log.display()),
+                });
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+}
+
+async fn handshake(
+    stream: tokio::net::TcpStream,
+    settings: &TcpSettings,
+    me: &Identity,
+    cookie: &str,
+) -> Result<(Connection, Identity)> {
+    let address = settings.admin_address().to_string();
+    let mut conn = wire::frame(stream, settings.max_frame());
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, wire::handshake_connect(&mut conn, me, cookie)).await {
+        Ok(Ok(node)) => Ok((conn, node)),
+        Ok(Err(WireError::Refused(reason))) => Err(Error::Refused { address, reason }),
+        Ok(Err(e)) => Err(Error::NotANode { address, details: e.to_string() }),
+        Err(_) => Err(Error::NotANode { address, details: "it did not answer the handshake".to_owned() }),
+    }
+}
+
+/// Starts the node program detached, its output in a log file; returns the log's path.
+fn start_node(settings: &TcpSettings) -> Result<PathBuf> {
+    let program = match &settings.node_program {
+        Some(program) => program.clone(),
+        None => std::env::current_exe()?,
+    };
+    let log = std::env::temp_dir().join(format!("thespian-node-{}.log", settings.admin_port));
+    let log_file = std::fs::File::create(&log)?;
+    let mut command = std::process::Command::new(&program);
+    command
+        .env(ROLE_VAR, "node")
+        .env(PORT_VAR, settings.admin_port.to_string())
+        .env(COOKIE_VAR, settings.cookie())
+        .env(MAX_FRAME_VAR, settings.max_frame().to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file);
+    let mut child = command.spawn()?;
+    tracing::info!(program = %program.display(), pid = child.id(), log = %log.display(), "started a node");
+    // Reaped when it ends, so that a node stopped while this process runs leaves no zombie.
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(log)
+}
+
+impl SystemImpl for TcpClient {
+    fn node(&self) -> NodeId {
+        self.node
+    }
+
+    fn base(&self) -> SystemBase {
+        SystemBase::MultiprocTcp
+    }
+
+    fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress> {
+        if new.is_instance() {
+            return Err(Error::Unsupported(
+                "an actor built from a value cannot be sent to the node; create it by type (or by name)",
+            ));
+        }
+        let request = Request::Create { actor_type: new.type_name().to_owned(), global_name: options.global_name };
+        match self.request(request, Duration::from_secs(30))? {
+            Reply::Created(address) => Ok(address.to_address()),
+            other => Err(Error::NodeUnavailable { address: self.address.clone(), details: format!("{other:?}") }),
+        }
+    }
+
+    fn tell(&self, to: &ActorAddress, msg: Payload, from_async: bool) -> Result<()> {
+        SystemImpl::tell(&self.local, to, msg, from_async)
+    }
+
+    fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {
+        SystemImpl::ask(&self.local, to, msg, timeout)
+    }
+
+    fn ask_async(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
+        SystemImpl::ask_async(&self.local, to, msg, timeout)
+    }
+
+    fn listen(&self, timeout: Duration) -> Result<Payload> {
+        SystemImpl::listen(&self.local, timeout)
+    }
+
+    fn listen_async(&self, timeout: Duration) -> ReplyFuture {
+        SystemImpl::listen_async(&self.local, timeout)
+    }
+
+    fn actor_type(&self, _address: &ActorAddress) -> Option<&'static str> {
+        None
+    }
+
+    fn named(&self, _name: &str) -> Option<ActorAddress> {
+        None
+    }
+
+    fn stats(&self) -> SystemStats {
+        match SystemImpl::node_status(self) {
+            Ok(status) => SystemStats { actors: status.actors, dead_letters: status.dead_letters, unhandled: 0 },
+            Err(_) => SystemStats::default(),
+        }
+    }
+
+    fn reaches(&self, _node: NodeId) -> bool {
+        true
+    }
+
+    fn node_status(&self) -> Result<NodeStatus> {
+        match self.request(Request::Status, Duration::from_secs(10))? {
+            Reply::Status(status) => Ok(status),
+            other => Err(Error::NodeUnavailable { address: self.address.clone(), details: format!("{other:?}") }),
+        }
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        let result = match self.request(Request::Shutdown, self.shutdown_timeout + Duration::from_secs(5)) {
+            Ok(_) => Ok(()),
+            // Asked twice, or the node already gone: nothing left to stop.
+            Err(Error::ConnectionLost(_)) | Err(Error::ShutDown(_)) => Ok(()),
+            Err(e) => Err(e),
+        };
+        let _ = SystemImpl::shutdown(&self.local);
+        if let Some(net) = self.net.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            net.shutdown_background();
+        }
+        result
+    }
+}
+
+impl Drop for TcpClient {
+    fn drop(&mut self) {
+        // Leaving does not stop the node: it outlives its clients.
+        let _ = SystemImpl::shutdown(&self.local);
+        if let Some(net) = self.net.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            net.shutdown_background();
+        }
+    }
+}

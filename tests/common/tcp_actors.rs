@@ -1,0 +1,123 @@
+//! Actor and message types shared by the multi-process tests and their helper node program
+//! (`src/bin/tcp_node.rs`). Wire names are pinned: the two programs have different module paths.
+#![allow(dead_code)]
+
+use thespian::prelude::*;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Message, PartialEq, Eq)]
+#[message(name = "test::Ping")]
+pub struct Ping {
+    pub n: u64,
+}
+
+/// Tells an actor to send `text` to `to`.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Relay")]
+pub struct Relay {
+    pub to: ActorAddress,
+    pub text: String,
+}
+
+/// Asks an actor to sleep in its handler, then reply.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Nap")]
+pub struct Nap {
+    pub millis: u64,
+}
+
+/// A large payload.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Blob")]
+pub struct Blob {
+    #[serde(with = "serde_bytes_compat")]
+    pub bytes: Vec<u8>,
+}
+
+/// Serializes bytes as one binary value, not an array of numbers.
+mod serde_bytes_compat {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_byte_buf(Visit)
+    }
+}
+
+/// Echoes, counts, relays and naps.
+#[derive(Default)]
+pub struct Echo {
+    count: u64,
+}
+
+#[actor(name = "test::Echo")]
+impl Echo {
+    #[handler]
+    fn echo(&mut self, text: String) -> String {
+        self.count += 1;
+        text
+    }
+
+    #[handler]
+    fn ping(&mut self, ping: Ping) -> Ping {
+        self.count += 1;
+        Ping { n: ping.n + 1 }
+    }
+
+    #[handler]
+    fn count(&mut self, _m: u64) -> u64 {
+        self.count
+    }
+
+    #[handler]
+    fn relay(&mut self, relay: Relay, cx: &mut Context<'_>) {
+        cx.send(&relay.to, relay.text);
+    }
+
+    #[handler]
+    fn nap(&mut self, nap: Nap) -> String {
+        std::thread::sleep(std::time::Duration::from_millis(nap.millis));
+        "rested".to_owned()
+    }
+
+    #[handler]
+    fn blob(&mut self, blob: Blob) -> u64 {
+        blob.bytes.len() as u64
+    }
+}
+
+/// Creates an `Echo` child and tells whoever asks its address.
+#[derive(Default)]
+pub struct Parent {
+    child: Option<ActorAddress>,
+}
+
+#[actor(name = "test::Parent")]
+impl Parent {
+    #[handler]
+    fn child(&mut self, _m: bool, cx: &mut Context<'_>) -> ActorAddress {
+        self.child.get_or_insert_with(|| cx.create_actor::<Echo>().into_address()).clone()
+    }
+}

@@ -1,0 +1,281 @@
+//! The `MultiprocTcp` base with real processes on loopback: a node started from the helper
+//! program `tcp_node`, joined by this test process and by a second process, and every kind of bad
+//! input on the admin port. Each test uses its own port and stops what it started, by pid, even
+//! when it fails.
+
+#[path = "common/tcp_actors.rs"]
+mod tcp_actors;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use tcp_actors::{Blob, Echo, Nap, Parent, Ping, Relay};
+use thespian::prelude::*;
+
+/// The helper program the runtime starts as the node.
+const NODE_PROGRAM: &str = env!("CARGO_BIN_EXE_tcp_node");
+const COOKIE: &str = "test-cookie";
+const ASK: Duration = Duration::from_secs(20);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("its address").port()
+}
+
+fn builder(port: u16) -> thespian::ActorSystemBuilder {
+    ActorSystem::builder().base(SystemBase::MultiprocTcp).admin_port(port).cookie(COOKIE).node_program(NODE_PROGRAM)
+}
+
+/// Whether a process is still running (not gone, not a zombie).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
+}
+
+fn wait_gone(pid: u32, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while alive(pid) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+fn kill(pid: u32) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// The node a test started: shut down through `system` when the test ends, killed by its pid if
+/// that does not work — whether the test passed or not.
+struct NodeGuard {
+    system: Option<ActorSystem>,
+    pid: u32,
+}
+
+impl NodeGuard {
+    fn start(port: u16) -> Self {
+        let system = builder(port).build().expect("the node starts");
+        let pid = system.node_status().expect("the node answers").pid;
+        NodeGuard { system: Some(system), pid }
+    }
+
+    fn system(&self) -> &ActorSystem {
+        self.system.as_ref().expect("joined")
+    }
+}
+
+impl Drop for NodeGuard {
+    fn drop(&mut self) {
+        if alive(self.pid)
+            && let Some(system) = &self.system
+        {
+            let _ = system.shutdown();
+        }
+        if !wait_gone(self.pid, Duration::from_secs(5)) {
+            kill(self.pid);
+            wait_gone(self.pid, Duration::from_secs(5));
+        }
+    }
+}
+
+#[test]
+fn a_node_outlives_its_starter_and_serves_later_processes() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    assert_ne!(guard.pid, std::process::id(), "the node is a process of its own");
+    let status = guard.system().node_status().unwrap();
+    assert_eq!(status.node, format!("127.0.0.1:{port}"));
+
+    // The starter creates an actor, uses it, and leaves without stopping the node.
+    let echo = guard.system().create_actor_with::<Echo>(ActorOptions::new().global_name("echo")).unwrap();
+    let reply: String = guard.system().ask(&echo, "hi".to_owned(), ASK).unwrap();
+    assert_eq!(reply, "hi");
+    let first_address = echo.address().clone();
+    let mut guard = guard;
+    let pid = guard.pid;
+    drop(guard.system.take());
+    assert!(alive(pid), "the node outlives the process handle that started it");
+
+    // A later client joins the same node (nothing new is started) and finds the same actor.
+    guard.system = Some(builder(port).build().unwrap());
+    assert_eq!(guard.system().node_status().unwrap().pid, pid);
+    let again = guard.system().create_actor_with::<Echo>(ActorOptions::new().global_name("echo")).unwrap();
+    assert_eq!(again.address(), &first_address);
+    assert_eq!(guard.system().ask::<u64, _, _>(&again, 0u64, ASK).unwrap(), 1, "the actor kept its state");
+
+    // A second process talks to it too.
+    let output = std::process::Command::new(NODE_PROGRAM)
+        .args(["client", &port.to_string(), COOKIE, "echo"])
+        .output()
+        .expect("the second process runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("reply: from another process"));
+    assert_eq!(guard.system().ask::<u64, _, _>(&again, 0u64, ASK).unwrap(), 2);
+
+    // Shutdown from any process stops the node and every actor in it.
+    guard.system().shutdown().unwrap();
+    assert!(wait_gone(pid, Duration::from_secs(10)), "the node process ends after shutdown");
+}
+
+#[test]
+fn replies_and_addresses_cross_processes_in_order() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let system = guard.system();
+    let parent = system.create_actor::<Parent>().unwrap();
+    // An address created in the node travels to this process inside a reply, and works here.
+    let child: ActorAddress = system.ask(&parent, true, ASK).unwrap();
+    let child = Addr::<Echo>::unchecked(child);
+    assert_eq!(system.ask::<Ping, _, _>(&child, Ping { n: 41 }, ASK).unwrap(), Ping { n: 42 });
+    // An address of this process travels to the node inside a message: the actor there sends to
+    // it, and the text arrives here (`listen`), in the order sent.
+    // An address sent from this process inside a message is used by the actor in the node.
+    let other = system.create_actor::<Echo>().unwrap();
+    system.tell(&child, Relay { to: other.address().clone(), text: "relayed".into() }).unwrap();
+    let deadline = Instant::now() + ASK;
+    while system.ask::<u64, _, _>(&other, 0u64, ASK).unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the relayed message never arrived");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The child echoes each text back to its sender: this process's external endpoint.
+    for i in 0..200 {
+        system.tell(&child, format!("{i}")).unwrap();
+    }
+    for i in 0..200 {
+        let got = system.listen(ASK).unwrap();
+        assert_eq!(got.downcast_ref::<String>().map(String::as_str), Some(format!("{i}").as_str()));
+    }
+}
+
+#[test]
+fn a_wrong_cookie_is_refused_and_the_node_keeps_serving() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let wrong = ActorSystem::builder().base(SystemBase::MultiprocTcp).admin_port(port).cookie("not-the-cookie").build();
+    assert!(matches!(wrong, Err(Error::Refused { ref reason, .. }) if reason.contains("cookie")), "{wrong:?}");
+    let echo = guard.system().create_actor::<Echo>().unwrap();
+    assert_eq!(guard.system().ask::<String, _, _>(&echo, "still here".to_owned(), ASK).unwrap(), "still here");
+}
+
+#[test]
+fn garbage_truncated_and_oversized_frames_drop_only_that_connection() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let send_raw = |bytes: &[u8]| {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.write_all(bytes).unwrap();
+        // The node closes the connection (or answers with a refusal, then closes).
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+    };
+    // Random bytes: a length header with garbage after it.
+    send_raw(&[0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4]);
+    // A truncated frame: the header promises more than ever comes.
+    send_raw(&[0, 0, 0, 100, 1, 2, 3]);
+    // A frame over the maximum size: refused from its header, before anything is buffered.
+    send_raw(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+    let echo = guard.system().create_actor::<Echo>().unwrap();
+    assert_eq!(guard.system().ask::<String, _, _>(&echo, "fine".to_owned(), ASK).unwrap(), "fine");
+}
+
+/// A message type only this test program has: the node cannot read it.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::OnlyInTheTest")]
+struct OnlyInTheTest {
+    n: u32,
+}
+
+#[test]
+fn a_message_type_the_node_lacks_comes_back_as_poison_naming_it() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let echo = guard.system().create_actor::<Echo>().unwrap();
+    let unchecked = echo.address().clone();
+    let err = guard.system().ask_any(&unchecked, OnlyInTheTest { n: 1 }, ASK).unwrap_err();
+    match err {
+        Error::Poison { message_type, details, .. } => {
+            assert_eq!(message_type, "test::OnlyInTheTest");
+            assert!(details.contains(&format!("127.0.0.1:{port}")), "{details}");
+        }
+        other => panic!("expected a poison, got {other:?}"),
+    }
+    assert_eq!(guard.system().ask::<String, _, _>(&echo, "ok".to_owned(), ASK).unwrap(), "ok");
+}
+
+#[derive(Default)]
+struct OnlyHere;
+
+#[actor(name = "test::OnlyHere")]
+impl OnlyHere {
+    #[handler]
+    fn any(&mut self, _m: String) {}
+}
+
+#[test]
+fn creating_an_actor_type_the_node_lacks_names_the_type_and_the_node() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let err = guard.system().create_actor::<OnlyHere>().unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownActorType { name, system } if name == "test::OnlyHere" && system.as_str() == format!("127.0.0.1:{port}")),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("test::OnlyHere"));
+}
+
+#[test]
+fn a_message_over_the_maximum_frame_comes_back_and_a_large_one_under_it_travels() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let echo = guard.system().create_actor::<Echo>().unwrap();
+    // 8 MiB travels (the original's test_bigmessages goes to 50 MB; the default maximum is 64 MiB).
+    let size = 8 * 1024 * 1024;
+    let n: u64 = guard.system().ask(&echo, Blob { bytes: vec![7; size] }, ASK).unwrap();
+    assert_eq!(n, size as u64);
+    // A client with a small maximum frame cannot send a large message: it comes back, never lost.
+    let small = builder(port).max_frame(64 * 1024).build().unwrap();
+    let err = small.ask::<u64, _, _>(&echo, Blob { bytes: vec![7; 1024 * 1024] }, ASK).unwrap_err();
+    assert!(
+        matches!(&err, Error::Poison { details, message: Some(_), .. } if details.contains("maximum frame")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn the_admin_port_taken_by_something_else_is_a_clear_error() {
+    let squatter = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = squatter.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        // Accepts, writes something that is not a handshake, and hangs up.
+        if let Ok((mut stream, _)) = squatter.accept() {
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    let err = builder(port).build().unwrap_err();
+    assert!(matches!(err, Error::NotANode { .. }), "{err:?}");
+    assert!(err.to_string().contains("admin port"));
+    server.join().unwrap();
+}
+
+#[test]
+fn a_killed_node_fails_a_waiting_ask_within_its_timeout() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let echo = guard.system().create_actor::<Echo>().unwrap();
+    let pid = guard.pid;
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        kill(pid);
+    });
+    let result = guard.system().ask::<String, _, _>(&echo, Nap { millis: 5_000 }, Duration::from_secs(3));
+    killer.join().unwrap();
+    assert!(result.is_err(), "{result:?}");
+    assert!(wait_gone(pid, Duration::from_secs(5)));
+}
