@@ -161,6 +161,11 @@ fn a_wrong_cookie_is_refused_and_the_node_keeps_serving() {
     assert!(matches!(wrong, Err(Error::Refused { ref reason, .. }) if reason.contains("cookie")), "{wrong:?}");
     let echo = guard.system().create_actor::<Echo>().unwrap();
     assert_eq!(guard.system().ask::<String, _, _>(&echo, "still here".to_owned(), ASK).unwrap(), "still here");
+    // The refusal is in the node's log, whose path the node's status gives.
+    let log = guard.system().node_status().unwrap().log.expect("a node started by a client writes a log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("node started"), "{text}");
+    assert!(text.contains("refused a connection") && text.contains("wrong cookie"), "{text}");
 }
 
 #[test]
@@ -274,8 +279,33 @@ fn a_killed_node_fails_a_waiting_ask_within_its_timeout() {
         std::thread::sleep(Duration::from_millis(200));
         kill(pid);
     });
-    let result = guard.system().ask::<String, _, _>(&echo, Nap { millis: 5_000 }, Duration::from_secs(3));
+    let result = guard.system().ask::<String, _, _>(&echo, Nap { millis: 5_000 }, Duration::from_secs(30));
     killer.join().unwrap();
-    assert!(result.is_err(), "{result:?}");
+    // Not a timeout: the lost connection fails the ask as soon as it is noticed.
+    assert!(matches!(result, Err(Error::ConnectionLost(_))), "{result:?}");
     assert!(wait_gone(pid, Duration::from_secs(5)));
+}
+
+#[test]
+fn a_rebuilt_program_is_not_served_by_a_node_running_its_old_build() {
+    // The node runs from a copy of the helper program...
+    let dir = std::env::temp_dir().join(format!("thespian-stale-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("tcp_node");
+    std::fs::copy(NODE_PROGRAM, &copy).unwrap();
+    let port = free_port();
+    let system = builder(port).node_program(&copy).build().unwrap();
+    let pid = system.node_status().unwrap().pid;
+    let guard = NodeGuard { system: Some(system), pid };
+    // ...which is then "rebuilt": same path, new build stamp.
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    std::fs::File::open(&copy).unwrap().set_modified(later).unwrap();
+    let output =
+        std::process::Command::new(&copy).args(["client", &port.to_string(), COOKIE, "echo"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("another build of this program"), "{stderr}");
+    assert!(stderr.contains(&pid.to_string()), "the error says which process to stop: {stderr}");
+    drop(guard);
+    let _ = std::fs::remove_dir_all(&dir);
 }

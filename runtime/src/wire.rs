@@ -121,6 +121,8 @@ pub struct NodeStatus {
     pub dead_letters: u64,
     /// Clients connected now.
     pub clients: usize,
+    /// The node's log file, if it writes one (nodes started by a joining process do).
+    pub log: Option<String>,
 }
 
 /// Why a frame could not be read or written.

@@ -103,6 +103,8 @@ pub(crate) trait Deliver: Send + Sync {
     }
     /// A message sent from this endpoint found its target gone (used by `ask` to fail at once).
     fn target_gone(&self, _target: &ActorAddress) {}
+    /// The connection this endpoint's reply was to come over is gone (an `ask` fails at once).
+    fn connection_lost(&self, _peer: &str) {}
     /// A message sent from this endpoint found its target's mailbox full: an `ask` fails with
     /// `MailboxFull` (`Ok`); other endpoints give the message back.
     fn target_full(

@@ -113,6 +113,10 @@ impl Deliver for ReplySlot {
         let _ = self.fill(Err(Error::DeadTarget(target.clone())));
     }
 
+    fn connection_lost(&self, peer: &str) {
+        let _ = self.fill(Err(Error::ConnectionLost(peer.to_owned())));
+    }
+
     fn target_full(
         &self,
         target: &ActorAddress,

@@ -41,6 +41,7 @@ const ROLE_VAR: &str = "THESPIAN_ROLE";
 const PORT_VAR: &str = "THESPIAN_ADMIN_PORT";
 const COOKIE_VAR: &str = "THESPIAN_COOKIE";
 const MAX_FRAME_VAR: &str = "THESPIAN_MAX_FRAME";
+const LOG_VAR: &str = "THESPIAN_NODE_LOG";
 
 /// The cookie used when none is configured: fine on a developer's machine, never on a network.
 const DEVELOPMENT_COOKIE: &str = "thespian-development-cookie";
@@ -304,6 +305,7 @@ impl NodeShared {
             actors: stats.actors,
             dead_letters: stats.dead_letters,
             clients: self.clients.load(Ordering::Relaxed) as usize,
+            log: std::env::var(LOG_VAR).ok(),
         }
     }
 }
@@ -315,6 +317,11 @@ pub(crate) fn run_node_if_asked() {
     }
     // Its own session: the node outlives the process (and terminal) that started it.
     let _ = rustix::process::setsid();
+    // Its log: everything the runtime and the actors record, filtered by `RUST_LOG` (default
+    // `info`), to its standard error, which the starting process pointed at the log file.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::io::stderr).try_init();
     let code = match run_node() {
         Ok(()) => 0,
         Err(e) => {
@@ -340,6 +347,7 @@ fn run_node() -> Result<()> {
     let (program, build) = wire::program_identity();
     let identity = Identity { node: node_id.clone(), program, build, pid: std::process::id() };
     let system = Arc::new(ThreadedSystem::new(NodeId::intern(&node_id), None, Duration::from_secs(10))?);
+    tracing::info!(node = %node_id, pid = std::process::id(), program = %identity.program, build = %identity.build, "node started");
     let router =
         Arc::new(Router { upstream: None, peers: Mutex::new(HashMap::new()), max_frame: settings.max_frame() });
     let _ = system.core.remote.set(router.clone());
@@ -381,7 +389,7 @@ fn run_node() -> Result<()> {
                     };
                     let (sink, stream) = conn.split();
                     let (tx, rx) = mpsc::unbounded_channel();
-                    tokio::spawn(write_frames(sink, rx));
+                    let writer = tokio::spawn(write_frames(sink, rx));
                     let peer = Peer { tx };
                     shared
                         .router
@@ -392,12 +400,15 @@ fn run_node() -> Result<()> {
                     shared.clients.fetch_add(1, Ordering::Relaxed);
                     let core = system.core.clone();
                     serve_client(core, system, shared, stream, peer, client.node).await;
+                    // Later messages for that client are dead letters, not queued for nobody.
+                    writer.abort();
                 });
             }
         });
     }
     // Serve until a client asks for shutdown; then stop every actor, answer, and end.
     let (id, peer) = stop_rx.recv().map_err(|_| Error::ShutDown(NodeId::intern(&node_id)))?;
+    tracing::info!(node = %node_id, "shutting down");
     let result = SystemImpl::shutdown(&*system);
     let response = match result {
         Ok(()) => Ok(Reply::ShutDown),
@@ -453,7 +464,7 @@ impl TcpClient {
         let local = ThreadedSystem::new(NodeId::intern(&me.node), Some(1), shutdown_timeout)?;
         let (sink, stream) = conn.split();
         let (tx, rx) = mpsc::unbounded_channel();
-        net.spawn(write_frames(sink, rx));
+        let writer = net.spawn(write_frames(sink, rx));
         let upstream = Peer { tx };
         let router = Arc::new(Router {
             upstream: Some(upstream.clone()),
@@ -462,7 +473,7 @@ impl TcpClient {
         });
         let _ = local.core.remote.set(router);
         let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
-        net.spawn(read_from_node(local.core.clone(), stream, pending.clone(), address.to_string()));
+        net.spawn(read_from_node(local.core.clone(), stream, pending.clone(), address.to_string(), writer));
         Ok(TcpClient {
             node: NodeId::intern(&node.node),
             address: address.to_string(),
@@ -512,7 +523,13 @@ impl TcpClient {
 }
 
 /// A client's side of its connection: envelopes to its local endpoints, answers to its requests.
-async fn read_from_node(core: Arc<Core>, mut stream: SplitStream<Connection>, pending: Pending, address: String) {
+async fn read_from_node(
+    core: Arc<Core>,
+    mut stream: SplitStream<Connection>,
+    pending: Pending,
+    address: String,
+    writer: tokio::task::JoinHandle<()>,
+) {
     loop {
         let frame = match stream.next().await {
             Some(Ok(bytes)) => wire::decode(&bytes),
@@ -538,8 +555,15 @@ async fn read_from_node(core: Arc<Core>, mut stream: SplitStream<Connection>, pe
             }
         }
     }
-    // Whoever waits for an answer learns the connection is gone.
+    // Whoever waits for an answer learns the connection is gone: requests and asks fail now, and
+    // later sends become dead letters (the writer is stopped, so nothing is queued for nobody).
+    writer.abort();
     pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    let slots: Vec<_> = core.remote_slots.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+    for slot in slots {
+        slot.connection_lost(&address);
+    }
+    tracing::warn!(node = %address, "the connection to the node was lost");
 }
 
 /// Connects to the node on the admin port, starting one if nobody answers.
@@ -604,6 +628,7 @@ fn start_node(settings: &TcpSettings) -> Result<PathBuf> {
         .env(PORT_VAR, settings.admin_port.to_string())
         .env(COOKIE_VAR, settings.cookie())
         .env(MAX_FRAME_VAR, settings.max_frame().to_string())
+        .env(LOG_VAR, &log)
         .stdin(std::process::Stdio::null())
         .stdout(log_file.try_clone()?)
         .stderr(log_file);
