@@ -5,7 +5,8 @@
 //! Hello, World!
 //! ```
 //!
-//! Runs on the deterministic `Simple` base; pass `--threaded` to run the same actor on `Threaded`.
+//! Runs on the deterministic `Simple` base; pass `--threaded` to run the same actor on `Threaded`, or
+//! `--multiproc` to run it in a node process on the admin port (`THESPIAN_ADMIN_PORT`, default 1900).
 
 use thespian::prelude::*;
 
@@ -21,7 +22,13 @@ impl Hello {
 }
 
 fn main() -> thespian::Result<()> {
-    let base = if std::env::args().any(|a| a == "--threaded") { SystemBase::Threaded } else { SystemBase::Simple };
+    // Lets this program also serve as the node of `--multiproc`.
+    thespian::init();
+    let base = match std::env::args().nth(1).as_deref() {
+        Some("--threaded") => SystemBase::Threaded,
+        Some("--multiproc") => SystemBase::MultiprocTcp,
+        _ => SystemBase::Simple,
+    };
     let system = ActorSystem::with_base(base)?;
     let hello = system.create_actor::<Hello>()?;
     let reply: String = system.ask(&hello, "hi", Duration::from_secs(1))?;

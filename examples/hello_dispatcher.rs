@@ -6,7 +6,8 @@
 //! Hello, World!!!
 //! ```
 //!
-//! Runs on the deterministic `Simple` base; pass `--threaded` to run the same actors on `Threaded`.
+//! Runs on the deterministic `Simple` base; pass `--threaded` to run the same actors on `Threaded`,
+//! or `--multiproc` to run them in a node process on the admin port (`THESPIAN_ADMIN_PORT`, default 1900).
 
 use std::fmt;
 
@@ -73,7 +74,13 @@ impl Punctuate {
 }
 
 fn main() -> thespian::Result<()> {
-    let base = if std::env::args().any(|a| a == "--threaded") { SystemBase::Threaded } else { SystemBase::Simple };
+    // Lets this program also serve as the node of `--multiproc`.
+    thespian::init();
+    let base = match std::env::args().nth(1).as_deref() {
+        Some("--threaded") => SystemBase::Threaded,
+        Some("--multiproc") => SystemBase::MultiprocTcp,
+        _ => SystemBase::Simple,
+    };
     let system = ActorSystem::with_base(base)?;
     let hello = system.create_actor::<Hello>()?;
     // Send a message to the first actor, then an exit request.

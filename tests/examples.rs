@@ -1,4 +1,5 @@
-//! Every seed example prints exactly what the seed shows, on both in-process bases.
+//! Every seed example prints exactly what the seed shows, on every base (`--multiproc` runs it
+//! in a node process the example starts and shuts down).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,11 +16,32 @@ fn example(name: &str) -> PathBuf {
 }
 
 fn check(name: &str, expected: &str) {
-    for args in [&[][..], &["--threaded"][..]] {
-        let out = Command::new(example(name)).args(args).output().expect("run example");
+    for args in [&[][..], &["--threaded"][..], &["--multiproc"][..]] {
+        // Each run gets its own admin port; the example shuts its node down at the end.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let out = Command::new(example(name))
+            .args(args)
+            .env("THESPIAN_ADMIN_PORT", port.to_string())
+            .output()
+            .expect("run example");
         assert!(out.status.success(), "{name} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{name} {args:?}");
+        if args == ["--multiproc"] {
+            assert!(node_gone(port), "{name}: the node on port {port} is still there after shutdown");
+        }
     }
+}
+
+/// Whether the admin port is free again (the node has ended), waiting a little for it.
+fn node_gone(port: u16) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    true
 }
 
 #[test]

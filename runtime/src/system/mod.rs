@@ -422,7 +422,8 @@ impl ActorSystemBuilder {
         self
     }
 
-    /// The node's admin port for [`SystemBase::MultiprocTcp`] (default 1900).
+    /// The node's admin port for [`SystemBase::MultiprocTcp`] (default: the `THESPIAN_ADMIN_PORT`
+    /// environment variable, or 1900).
     pub fn admin_port(mut self, port: u16) -> Self {
         self.tcp.admin_port = port;
         self

@@ -59,8 +59,10 @@ pub(crate) struct TcpSettings {
 }
 
 impl Default for TcpSettings {
+    /// The admin port is `THESPIAN_ADMIN_PORT` if set, else 1900.
     fn default() -> Self {
-        TcpSettings { admin_port: 1900, cookie: None, node_program: None, max_frame: None }
+        let admin_port = std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900);
+        TcpSettings { admin_port, cookie: None, node_program: None, max_frame: None }
     }
 }
 
