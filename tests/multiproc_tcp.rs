@@ -309,3 +309,60 @@ fn a_rebuilt_program_is_not_served_by_a_node_running_its_old_build() {
     drop(guard);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_isolated_actor_runs_in_its_own_process_and_its_killing_is_reported_to_its_parent() {
+    use tcp_actors::{ExitedCount, StartChild, Supervisor, WhichProcess};
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let system = guard.system();
+    let supervisor = system.create_actor::<Supervisor>().unwrap();
+    let child: ActorAddress = system.ask(&supervisor, StartChild, ASK).unwrap();
+    let child = Addr::<tcp_actors::Isolated>::unchecked(child);
+    let child_pid: u32 = system.ask(&child, WhichProcess, ASK).unwrap();
+    assert_ne!(child_pid, guard.pid, "the actor runs in a process of its own");
+    assert_ne!(child_pid, std::process::id());
+    // What its parent sent before the process had connected arrived first, in order.
+    assert_eq!(system.ask::<String, _, _>(&child, "third".to_owned(), ASK).unwrap(), "first,second,third");
+    let dead_letters_before = system.stats().dead_letters;
+
+    kill(child_pid);
+    assert!(wait_gone(child_pid, Duration::from_secs(5)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while system.ask::<u32, _, _>(&supervisor, ExitedCount, ASK).unwrap() != 1 {
+        assert!(Instant::now() < deadline, "the parent was never told its isolated child died");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Messages to the dead process are dead letters, not lost.
+    system.tell(&child, "too late".to_owned()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while system.stats().dead_letters == dead_letters_before {
+        assert!(Instant::now() < deadline, "a message to a dead process was not counted as a dead letter");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn an_isolated_actor_that_aborts_is_reported_and_top_level_ones_end_with_the_node() {
+    use tcp_actors::{Abort, ExitedCount, StartChild, Supervisor, WhichProcess};
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let system = guard.system();
+    let supervisor = system.create_actor::<Supervisor>().unwrap();
+    let child = Addr::<tcp_actors::Isolated>::unchecked(system.ask(&supervisor, StartChild, ASK).unwrap());
+    let child_pid: u32 = system.ask(&child, WhichProcess, ASK).unwrap();
+    system.tell(&child, Abort).unwrap();
+    assert!(wait_gone(child_pid, Duration::from_secs(5)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while system.ask::<u32, _, _>(&supervisor, ExitedCount, ASK).unwrap() != 1 {
+        assert!(Instant::now() < deadline, "the parent was never told its isolated child aborted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // An isolated actor created from outside belongs to the node and ends with it.
+    let top = system.create_actor::<tcp_actors::Isolated>().unwrap();
+    let top_pid: u32 = system.ask(&top, WhichProcess, ASK).unwrap();
+    assert_ne!(top_pid, guard.pid);
+    system.shutdown().unwrap();
+    assert!(wait_gone(top_pid, Duration::from_secs(10)), "no isolated process outlives its node");
+    assert!(wait_gone(guard.pid, Duration::from_secs(10)));
+}

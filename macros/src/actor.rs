@@ -33,6 +33,8 @@ struct ActorArgs {
     transient: Option<(u64, bool)>,
     /// `initializing_messages(A, B, ..)`.
     init_messages: Vec<Type>,
+    /// `process`: runs in a process of its own on the multi-process base.
+    process: Option<Span>,
 }
 
 /// One `#[handler]` method.
@@ -90,6 +92,9 @@ fn parse_args(args: TokenStream) -> syn::Result<ActorArgs> {
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("local") {
             out.local = Some(meta.path.span());
+            Ok(())
+        } else if meta.path.is_ident("process") {
+            out.process = Some(meta.path.span());
             Ok(())
         } else if meta.path.is_ident("name") {
             let lit: LitStr = meta.value()?.parse()?;
@@ -156,7 +161,7 @@ fn parse_args(args: TokenStream) -> syn::Result<ActorArgs> {
             Ok(())
         } else {
             Err(meta.error(
-                "unknown `actor` option; expected `name = \"...\"`, `local`, `on_panic = restart`, `troupe(..)`, `transient(..)`, `transient_idle(..)` or `initializing_messages(..)`",
+                "unknown `actor` option; expected `name = \"...\"`, `local`, `process`, `on_panic = restart`, `troupe(..)`, `transient(..)`, `transient_idle(..)` or `initializing_messages(..)`",
             ))
         }
     });
@@ -165,6 +170,12 @@ fn parse_args(args: TokenStream) -> syn::Result<ActorArgs> {
         return Err(syn::Error::new_spanned(
             name,
             "a `local` actor is not registered by name; remove `name` or `local`",
+        ));
+    }
+    if let (Some(span), Some(_)) = (out.process, out.local) {
+        return Err(syn::Error::new(
+            span,
+            "a `process` actor is created by name in its own process: it cannot be `local`",
         ));
     }
     if let (Some((span, ..)), Some(_)) = (out.troupe, out.local) {
@@ -583,6 +594,8 @@ fn generate(model: ActorModel) -> TokenStream {
                 });
         }
     });
+    let process_const = args.process.map(|span| quote_spanned! {span=> const PROCESS: bool = true; });
+    let process_field = args.process.is_some();
     let troupe_field = match &troupe_const {
         Some(_) => quote!(<#self_ty as ::thespian::ActorType>::TROUPE),
         None => quote!(::core::option::Option::None),
@@ -595,6 +608,7 @@ fn generate(model: ActorModel) -> TokenStream {
             impl ::thespian::ActorType for #self_ty {
                 const WIRE_NAME: &'static str = #wire_name;
                 #troupe_const
+                #process_const
             }
         };
         let registration = quote! {
@@ -609,6 +623,7 @@ fn generate(model: ActorModel) -> TokenStream {
                         __create
                     },
                     troupe: #troupe_field,
+                    process: #process_field,
                 }
             }
         };

@@ -258,6 +258,8 @@ pub trait ActorType: Actor + Default {
     const WIRE_NAME: &'static str;
     /// For `#[actor(troupe(...))]`: creating the actor creates a troupe of them behind one address.
     const TROUPE: Option<TroupeConfig> = None;
+    /// For `#[actor(process)]`: on the `MultiprocTcp` base the actor runs in a process of its own.
+    const PROCESS: bool = false;
 }
 
 /// How a troupe is sized: `#[actor(troupe(max_count = 10, idle_count = 2))]`.
@@ -294,6 +296,8 @@ pub struct ActorRegistration {
     pub create: fn() -> Box<dyn Actor>,
     /// Set for a troupe: creating the actor by name creates a troupe.
     pub troupe: Option<TroupeConfig>,
+    /// Set for `#[actor(process)]`: the actor runs in a process of its own on `MultiprocTcp`.
+    pub process: bool,
 }
 
 inventory::collect!(ActorRegistration);

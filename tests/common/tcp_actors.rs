@@ -121,3 +121,75 @@ impl Parent {
         self.child.get_or_insert_with(|| cx.create_actor::<Echo>().into_address()).clone()
     }
 }
+
+/// Asks an isolated actor for its process id.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::WhichProcess")]
+pub struct WhichProcess;
+
+/// Makes an isolated actor's process abort, as a crash would.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Abort")]
+pub struct Abort;
+
+/// An actor that runs in a process of its own on the multi-process base.
+#[derive(Default)]
+pub struct Isolated {
+    seen: Vec<String>,
+}
+
+#[actor(name = "test::Isolated", process)]
+impl Isolated {
+    #[handler]
+    fn which(&mut self, _m: WhichProcess) -> u32 {
+        std::process::id()
+    }
+
+    #[handler]
+    fn echo(&mut self, text: String) -> String {
+        self.seen.push(text.clone());
+        self.seen.join(",")
+    }
+
+    #[handler]
+    fn abort(&mut self, _m: Abort) {
+        std::process::abort();
+    }
+}
+
+/// Starts an isolated child and counts its exits.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::StartChild")]
+pub struct StartChild;
+
+/// How many children have exited.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::ExitedCount")]
+pub struct ExitedCount;
+
+#[derive(Default)]
+pub struct Supervisor {
+    exited: u32,
+}
+
+#[actor(name = "test::Supervisor")]
+impl Supervisor {
+    #[handler]
+    fn start(&mut self, _m: StartChild, cx: &mut Context<'_>) -> ActorAddress {
+        let child = cx.create_actor::<Isolated>().into_address();
+        // Sent before the child's process has connected: delivered once it has, in order.
+        cx.send(&child, "first".to_owned());
+        cx.send(&child, "second".to_owned());
+        child
+    }
+
+    #[handler]
+    fn exited(&mut self, _m: ChildActorExited) {
+        self.exited += 1;
+    }
+
+    #[handler]
+    fn count(&mut self, _m: ExitedCount) -> u32 {
+        self.exited
+    }
+}

@@ -160,6 +160,8 @@ pub(crate) trait Host: Send {
 pub(crate) struct NewActor {
     type_name: &'static str,
     make: Make,
+    /// Runs in a process of its own where the base has processes.
+    pub isolated: bool,
 }
 
 enum Make {
@@ -173,7 +175,9 @@ fn construct<A: ActorType>() -> Box<dyn Actor> {
 
 impl NewActor {
     pub fn of<A: ActorType>() -> Self {
-        Self::registered(A::WIRE_NAME, construct::<A>, A::TROUPE)
+        let mut new = Self::registered(A::WIRE_NAME, construct::<A>, A::TROUPE);
+        new.isolated = A::PROCESS;
+        new
     }
 
     /// A troupe's manager stands at the troupe's address; its workers are built with `create`.
@@ -182,29 +186,32 @@ impl NewActor {
             Some(config) => NewActor {
                 type_name,
                 make: Make::Instance(Box::new(crate::troupe::TroupeManager::new(type_name, create, config))),
+                isolated: false,
             },
-            None => NewActor { type_name, make: Make::Default(create) },
+            None => NewActor { type_name, make: Make::Default(create), isolated: false },
         }
     }
 
     /// A troupe worker: the actor itself, built with its constructor.
     pub fn worker(type_name: &'static str, create: fn() -> Box<dyn Actor>) -> Self {
-        NewActor { type_name, make: Make::Default(create) }
+        NewActor { type_name, make: Make::Default(create), isolated: false }
     }
 
     pub fn from_instance<A: Actor>(instance: A) -> Self {
-        NewActor { type_name: std::any::type_name::<A>(), make: Make::Instance(Box::new(instance)) }
+        NewActor { type_name: std::any::type_name::<A>(), make: Make::Instance(Box::new(instance)), isolated: false }
     }
 
     /// An actor type registered under `wire_name`, as another process would ask for it.
     pub fn by_name(wire_name: &str) -> Option<Self> {
         let registration = crate::actor::actor_registration(wire_name)?;
-        Some(Self::registered(registration.wire_name, registration.create, registration.troupe))
+        let mut new = Self::registered(registration.wire_name, registration.create, registration.troupe);
+        new.isolated = registration.process;
+        Some(new)
     }
 
     /// An actor already constructed (its constructor has run).
     pub fn built(type_name: &'static str, actor: Box<dyn Actor>) -> Self {
-        NewActor { type_name, make: Make::Instance(actor) }
+        NewActor { type_name, make: Make::Instance(actor), isolated: false }
     }
 
     pub fn type_name(&self) -> &'static str {

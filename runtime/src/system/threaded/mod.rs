@@ -69,6 +69,21 @@ struct Core {
 trait Remote: Send + Sync {
     /// Sends `env` to `to`, an address of another node or process.
     fn send(&self, core: &Core, to: &ActorAddress, env: Envelope);
+    /// Whether actors can be started in processes of their own from here (a node).
+    fn hosts_processes(&self) -> bool {
+        false
+    }
+    /// Starts an actor of a registered type in a process of its own; its address at once.
+    fn create_isolated(
+        &self,
+        core: &Core,
+        parent: &ActorAddress,
+        actor_type: &'static str,
+        global_name: Option<String>,
+    ) -> Option<ActorAddress> {
+        let _ = (core, parent, actor_type, global_name);
+        None
+    }
 }
 
 struct Entry {
@@ -401,6 +416,12 @@ impl Core {
         {
             return (existing.clone(), false, None);
         }
+        if new.isolated
+            && let Some(remote) = self.remote.get()
+            && let Some(address) = remote.create_isolated(self, parent, new.type_name(), options.global_name.clone())
+        {
+            return (address, options.global_name.is_none(), None);
+        }
         let actor_type = new.type_name();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let actor = match new.build() {
@@ -667,6 +688,10 @@ impl SystemImpl for ThreadedSystem {
         {
             // The name is taken: no new actor, and its constructor does not run.
             return Ok(existing.clone());
+        }
+        if new.isolated && self.core.remote.get().is_some_and(|r| r.hosts_processes()) {
+            // Built in its own process: nothing to construct here.
+            return Ok(self.core.create(&self.core.system, new, options).0);
         }
         let actor_type = new.type_name();
         let new = match new.build() {

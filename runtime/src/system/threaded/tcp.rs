@@ -42,6 +42,9 @@ const PORT_VAR: &str = "THESPIAN_ADMIN_PORT";
 const COOKIE_VAR: &str = "THESPIAN_COOKIE";
 const MAX_FRAME_VAR: &str = "THESPIAN_MAX_FRAME";
 const LOG_VAR: &str = "THESPIAN_NODE_LOG";
+const ACTOR_TYPE_VAR: &str = "THESPIAN_ACTOR_TYPE";
+const ACTOR_NODE_VAR: &str = "THESPIAN_ACTOR_NODE";
+const ACTOR_PARENT_VAR: &str = "THESPIAN_ACTOR_PARENT";
 
 /// The cookie used when none is configured: fine on a developer's machine, never on a network.
 const DEVELOPMENT_COOKIE: &str = "thespian-development-cookie";
@@ -128,17 +131,110 @@ async fn write_frames(mut sink: SplitSink<Connection, Bytes>, mut rx: mpsc::Unbo
 
 /// Routes messages for other processes over their connection.
 struct Router {
+    this: std::sync::Weak<Router>,
     /// Where everything goes that has no connection of its own (a client's node).
     upstream: Option<Peer>,
     /// Connections by the identity of the process at the other end (a node's clients).
     peers: Mutex<HashMap<String, Peer>>,
     max_frame: usize,
+    /// A node's actors that run in processes of their own.
+    isolation: Option<Isolation>,
+    /// In an isolated actor's process: that actor, whose exit the node reports (not this process).
+    isolated_actor: Option<WireAddress>,
+}
+
+/// What a node knows of the processes it started for isolated actors.
+struct Isolation {
+    node_id: String,
+    settings: TcpSettings,
+    program: PathBuf,
+    next: AtomicU64,
+    core: std::sync::OnceLock<std::sync::Weak<Core>>,
+    /// Frames for processes started but not connected yet, in the order sent.
+    expected: Mutex<HashMap<String, Vec<Frame>>>,
+    children: Mutex<HashMap<String, IsolatedChild>>,
+}
+
+struct IsolatedChild {
+    parent: ActorAddress,
+    address: ActorAddress,
+    global_name: Option<String>,
+    pid: Option<u32>,
 }
 
 impl Router {
-    fn peer_for(&self, node: NodeId) -> Option<Peer> {
+    fn new(
+        upstream: Option<Peer>,
+        max_frame: usize,
+        isolation: Option<Isolation>,
+        isolated_actor: Option<WireAddress>,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|this| Router {
+            this: this.clone(),
+            upstream,
+            peers: Mutex::new(HashMap::new()),
+            max_frame,
+            isolation,
+            isolated_actor,
+        })
+    }
+
+    /// Queues a frame for the process `node`: on its connection, in the buffer of a process that
+    /// is starting, or upstream. `false` when there is nowhere to put it.
+    fn route(&self, node: NodeId, frame: Frame) -> bool {
         let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-        peers.get(node.as_str()).cloned().or_else(|| self.upstream.clone())
+        if let Some(peer) = peers.get(node.as_str()) {
+            return peer.tx.send(frame).is_ok();
+        }
+        if let Some(isolation) = &self.isolation
+            && let Some(buffer) = isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).get_mut(node.as_str())
+        {
+            buffer.push(frame);
+            return true;
+        }
+        drop(peers);
+        self.upstream.as_ref().is_some_and(|peer| peer.tx.send(frame).is_ok())
+    }
+
+    /// A process connected: what was sent to it while it started goes first, in order.
+    fn connected(&self, node: &str, peer: Peer) {
+        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(isolation) = &self.isolation
+            && let Some(buffer) = isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).remove(node)
+        {
+            for frame in buffer {
+                let _ = peer.tx.send(frame);
+            }
+        }
+        peers.insert(node.to_owned(), peer);
+    }
+
+    /// An isolated actor's process has gone (it exited, crashed or was killed; or never started):
+    /// what was waiting for it becomes dead letters, and its parent is told — once.
+    fn isolated_gone(&self, node: &str) {
+        let Some(isolation) = &self.isolation else { return };
+        let Some(child) = isolation.children.lock().unwrap_or_else(|e| e.into_inner()).remove(node) else { return };
+        let Some(core) = isolation.core.get().and_then(std::sync::Weak::upgrade) else { return };
+        self.peers.lock().unwrap_or_else(|e| e.into_inner()).remove(node);
+        let buffered = isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).remove(node).unwrap_or_default();
+        for frame in buffered {
+            if let Frame::Envelope { sender, wire_name, .. } = frame {
+                tracing::debug!(target_actor = %child.address, message = %wire_name, "dead letter: the process never started");
+                if let Some(route) = core.resolve(&sender.to_address()) {
+                    route.target_gone(&child.address);
+                }
+                core.dead_letters.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if let Some(name) = &child.global_name {
+            core.names.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+        }
+        tracing::info!(actor = %child.address, pid = ?child.pid, "isolated actor's process ended");
+        let note = Envelope {
+            sender: core.system.clone(),
+            msg: Payload::new(crate::messages::ChildActorExited { child: child.address.clone() }),
+        };
+        core.send(&child.parent, note);
     }
 }
 
@@ -161,16 +257,77 @@ impl Remote for Router {
                 return bounce(core, to, Envelope { sender, msg }, format!("cannot serialize `{wire_name}`: {e}"));
             }
         };
+        if let Some(me) = &self.isolated_actor
+            && let Some(exited) = msg.downcast_ref::<crate::messages::ChildActorExited>()
+            && exited.child.id() == me.id
+            && exited.child.node().as_str() == me.node
+        {
+            // The node tells the parent when this process ends, however it ends.
+            return;
+        }
         let frame = Frame::Envelope {
             sender: WireAddress::of(&sender),
             target: WireAddress::of(to),
             wire_name: wire_name.to_owned(),
             body,
         };
-        match self.peer_for(to.node()) {
-            Some(peer) if peer.tx.send(frame).is_ok() => {}
-            _ => core.dead_letter(to, Envelope { sender, msg }),
+        if !self.route(to.node(), frame) {
+            core.dead_letter(to, Envelope { sender, msg });
         }
+    }
+
+    fn hosts_processes(&self) -> bool {
+        self.isolation.is_some()
+    }
+
+    fn create_isolated(
+        &self,
+        core: &Core,
+        parent: &ActorAddress,
+        actor_type: &'static str,
+        global_name: Option<String>,
+    ) -> Option<ActorAddress> {
+        let isolation = self.isolation.as_ref()?;
+        let n = isolation.next.fetch_add(1, Ordering::Relaxed);
+        let node = format!("{}/proc-{n}", isolation.node_id);
+        let address = ActorAddress::new(NodeId::intern(&node), crate::system::FIRST_ACTOR_ID, None);
+        isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).insert(node.clone(), Vec::new());
+        if let Some(name) = &global_name {
+            core.names.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), address.clone());
+        }
+        let child = IsolatedChild { parent: parent.without_route(), address: address.clone(), global_name, pid: None };
+        isolation.children.lock().unwrap_or_else(|e| e.into_inner()).insert(node.clone(), child);
+        let mut command = std::process::Command::new(&isolation.program);
+        command
+            .env(ROLE_VAR, "actor")
+            .env(PORT_VAR, isolation.settings.admin_port.to_string())
+            .env(COOKIE_VAR, isolation.settings.cookie())
+            .env(MAX_FRAME_VAR, isolation.settings.max_frame().to_string())
+            .env(ACTOR_TYPE_VAR, actor_type)
+            .env(ACTOR_NODE_VAR, &node)
+            .env(ACTOR_PARENT_VAR, format!("{}|{}", parent.node(), parent.id()))
+            .stdin(std::process::Stdio::null());
+        match command.spawn() {
+            Ok(mut process) => {
+                let pid = process.id();
+                if let Some(child) = isolation.children.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&node) {
+                    child.pid = Some(pid);
+                }
+                tracing::debug!(actor = %address, actor_type, pid, "started an isolated actor's process");
+                let router = self.this.clone();
+                std::thread::spawn(move || {
+                    let _ = process.wait();
+                    if let Some(router) = router.upgrade() {
+                        router.isolated_gone(&node);
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::error!(actor_type, error = %e, "cannot start an isolated actor's process");
+                self.isolated_gone(&node);
+            }
+        }
+        Some(address)
     }
 }
 
@@ -248,6 +405,7 @@ async fn serve_client(
         }
     }
     node.router.peers.lock().unwrap_or_else(|e| e.into_inner()).remove(&client);
+    node.router.isolated_gone(&client);
     node.clients.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!(%client, "client disconnected");
 }
@@ -314,8 +472,19 @@ impl NodeShared {
 
 /// If this process was started as a node, runs the node and exits; otherwise returns at once.
 pub(crate) fn run_node_if_asked() {
-    if std::env::var(ROLE_VAR).as_deref() != Ok("node") {
-        return;
+    match std::env::var(ROLE_VAR).as_deref() {
+        Ok("node") => {}
+        Ok("actor") => {
+            let code = match run_isolated() {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("thespian isolated actor: {e}");
+                    1
+                }
+            };
+            std::process::exit(code);
+        }
+        _ => return,
     }
     // Its own session: the node outlives the process (and terminal) that started it.
     let _ = rustix::process::setsid();
@@ -334,6 +503,86 @@ pub(crate) fn run_node_if_asked() {
     std::process::exit(code);
 }
 
+/// An isolated actor's process: joins the node under the identity it was given, creates its one
+/// actor with the parent it was given, and ends when the actor exits or the node goes.
+fn run_isolated() -> Result<()> {
+    // Dies with the node that started it, whatever way the node ends.
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    let var = |name: &str| {
+        std::env::var(name)
+            .map_err(|_| Error::Unsupported("an isolated actor's process was started without its settings"))
+    };
+    let node = var(ACTOR_NODE_VAR)?;
+    let actor_type = var(ACTOR_TYPE_VAR)?;
+    let parent = var(ACTOR_PARENT_VAR)?;
+    let me = format!("{node}/{}", crate::system::FIRST_ACTOR_ID);
+    // Its records go to the node's log (this process's standard error), tagged with the actor.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let tag = me.clone();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(move || Tagged { tag: tag.clone(), out: std::io::stderr() })
+        .try_init();
+    let parent = match parent.rsplit_once('|') {
+        Some((node, id)) => ActorAddress::new(NodeId::intern(node), id.parse().unwrap_or(0), None),
+        None => return Err(Error::Unsupported("an isolated actor's parent address is malformed")),
+    };
+    let settings = TcpSettings {
+        admin_port: std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900),
+        cookie: std::env::var(COOKIE_VAR).ok(),
+        node_program: None,
+        max_frame: std::env::var(MAX_FRAME_VAR).ok().and_then(|m| m.parse().ok()),
+    };
+    let client = TcpClient::join(settings, Duration::from_secs(10), Some(IsolatedRole { node, actor_type, parent }))?;
+    let core = client.local.core.clone();
+    loop {
+        if !client.connected.load(Ordering::Acquire) {
+            tracing::warn!("the node has gone; ending");
+            return Ok(());
+        }
+        let registry = core.registry.lock().unwrap_or_else(|e| e.into_inner());
+        if registry.is_empty() {
+            break;
+        }
+        drop(core.retired.wait_timeout(registry, Duration::from_millis(20)));
+    }
+    // Everything the actor sent goes out before the process ends: a round trip to the node comes
+    // back only after all of it.
+    let _ = SystemImpl::node_status(&client);
+    Ok(())
+}
+
+/// What an isolated actor's process is: its assigned identity, its actor's type and parent.
+struct IsolatedRole {
+    node: String,
+    actor_type: String,
+    parent: ActorAddress,
+}
+
+/// A writer that puts a tag in front of each record.
+struct Tagged {
+    tag: String,
+    out: std::io::Stderr,
+}
+
+impl std::io::Write for Tagged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut line = Vec::with_capacity(self.tag.len() + 3 + buf.len());
+        line.extend_from_slice(b"[");
+        line.extend_from_slice(self.tag.as_bytes());
+        line.extend_from_slice(b"] ");
+        line.extend_from_slice(buf);
+        self.out.write_all(&line)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 fn run_node() -> Result<()> {
     let port: u16 = std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900);
     let settings = TcpSettings {
@@ -350,8 +599,17 @@ fn run_node() -> Result<()> {
     let identity = Identity { node: node_id.clone(), program, build, pid: std::process::id() };
     let system = Arc::new(ThreadedSystem::new(NodeId::intern(&node_id), None, Duration::from_secs(10))?);
     tracing::info!(node = %node_id, pid = std::process::id(), program = %identity.program, build = %identity.build, "node started");
-    let router =
-        Arc::new(Router { upstream: None, peers: Mutex::new(HashMap::new()), max_frame: settings.max_frame() });
+    let isolation = Isolation {
+        node_id: node_id.clone(),
+        settings: settings.clone(),
+        program: std::env::current_exe()?,
+        next: AtomicU64::new(1),
+        core: std::sync::OnceLock::new(),
+        expected: Mutex::new(HashMap::new()),
+        children: Mutex::new(HashMap::new()),
+    };
+    let _ = isolation.core.set(Arc::downgrade(&system.core));
+    let router = Router::new(None, settings.max_frame(), Some(isolation), None);
     let _ = system.core.remote.set(router.clone());
     let (stop_tx, stop_rx) = std::sync::mpsc::channel();
     let shared = Arc::new(NodeShared { router, identity, clients: AtomicU64::new(0), stop: Mutex::new(stop_tx) });
@@ -393,12 +651,7 @@ fn run_node() -> Result<()> {
                     let (tx, rx) = mpsc::unbounded_channel();
                     let writer = tokio::spawn(write_frames(sink, rx));
                     let peer = Peer { tx };
-                    shared
-                        .router
-                        .peers
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(client.node.clone(), peer.clone());
+                    shared.router.connected(&client.node, peer.clone());
                     shared.clients.fetch_add(1, Ordering::Relaxed);
                     let core = system.core.clone();
                     serve_client(core, system, shared, stream, peer, client.node).await;
@@ -411,7 +664,33 @@ fn run_node() -> Result<()> {
     // Serve until a client asks for shutdown; then stop every actor, answer, and end.
     let (id, peer) = stop_rx.recv().map_err(|_| Error::ShutDown(NodeId::intern(&node_id)))?;
     tracing::info!(node = %node_id, "shutting down");
+    // Isolated actors created from outside belong to the node: they are asked to exit too.
+    let isolation = shared.router.isolation.as_ref().expect("a node hosts processes");
+    let top_level: Vec<ActorAddress> = isolation
+        .children
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .filter(|c| c.parent.id() == crate::system::SYSTEM_ID)
+        .map(|c| c.address.clone())
+        .collect();
+    for address in top_level {
+        let exit =
+            Envelope { sender: system.core.system.clone(), msg: Payload::new(crate::ActorExitRequest::default()) };
+        system.core.send(&address, exit);
+    }
     let result = SystemImpl::shutdown(&*system);
+    // Whatever isolated process is still there after the actors' exits ends now.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !isolation.children.lock().unwrap_or_else(|e| e.into_inner()).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for child in isolation.children.lock().unwrap_or_else(|e| e.into_inner()).values() {
+        if let Some(pid) = child.pid.and_then(|p| rustix::process::Pid::from_raw(p as i32)) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+
     let response = match result {
         Ok(()) => Ok(Reply::ShutDown),
         Err(e) => Err(encode_failure(&Failure::Other(e.to_string()))),
@@ -434,11 +713,19 @@ pub(crate) struct TcpClient {
     pending: Pending,
     next_request: AtomicU64,
     shutdown_timeout: Duration,
+    /// Cleared when the connection to the node is lost.
+    connected: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl TcpClient {
     pub fn connect(builder: &ActorSystemBuilder, shutdown_timeout: Duration) -> Result<Self> {
-        let settings = builder.tcp.clone();
+        Self::join(builder.tcp.clone(), shutdown_timeout, None)
+    }
+
+    /// Joins the node: as a client, or (given its assigned identity) as an isolated actor's
+    /// process, which never starts a node.
+    fn join(settings: TcpSettings, shutdown_timeout: Duration, role: Option<IsolatedRole>) -> Result<Self> {
+        let isolated = role.as_ref().map(|r| r.node.clone());
         let address = settings.admin_address();
         let net = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -447,13 +734,22 @@ impl TcpClient {
             .build()?;
         let (program, build) = wire::program_identity();
         static CLIENTS: AtomicU64 = AtomicU64::new(1);
-        let me = Identity {
-            node: format!("{address}#client-{}-{}", std::process::id(), CLIENTS.fetch_add(1, Ordering::Relaxed)),
-            program: program.clone(),
-            build: build.clone(),
-            pid: std::process::id(),
+        let node_name = match &isolated {
+            Some(assigned) => assigned.clone(),
+            None => format!("{address}#client-{}-{}", std::process::id(), CLIENTS.fetch_add(1, Ordering::Relaxed)),
         };
-        let (conn, node) = net.block_on(connect_or_start(&settings, &me))?;
+        let me = Identity { node: node_name, program: program.clone(), build: build.clone(), pid: std::process::id() };
+        let isolated_actor =
+            isolated.as_ref().map(|node| WireAddress { node: node.clone(), id: crate::system::FIRST_ACTOR_ID });
+        let (conn, node) = match isolated {
+            None => net.block_on(connect_or_start(&settings, &me))?,
+            Some(_) => net.block_on(async {
+                let stream = tokio::net::TcpStream::connect(address)
+                    .await
+                    .map_err(|e| Error::NodeUnavailable { address: address.to_string(), details: e.to_string() })?;
+                handshake(stream, &settings, &me, &settings.cookie()).await
+            })?,
+        };
         if node.program == program && node.build != build {
             return Err(Error::StaleNode {
                 address: address.to_string(),
@@ -468,14 +764,28 @@ impl TcpClient {
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = net.spawn(write_frames(sink, rx));
         let upstream = Peer { tx };
-        let router = Arc::new(Router {
-            upstream: Some(upstream.clone()),
-            peers: Mutex::new(HashMap::new()),
-            max_frame: settings.max_frame(),
-        });
+        let router = Router::new(Some(upstream.clone()), settings.max_frame(), None, isolated_actor);
         let _ = local.core.remote.set(router);
+        // An isolated actor exists before anything is read: the node sends what was waiting for it
+        // as soon as the handshake is done.
+        if let Some(role) = role {
+            let Some(new) = NewActor::by_name(&role.actor_type) else {
+                return Err(Error::UnknownActorType { name: role.actor_type, system: local.core.node });
+            };
+            let (address, _, failed) = local.core.create(&role.parent, new, ActorOptions::default());
+            if let Some(details) = failed {
+                return Err(Error::ConstructorPanicked { actor: Box::leak(role.actor_type.into_boxed_str()), details });
+            }
+            tracing::info!(actor = %address, pid = std::process::id(), "isolated actor started");
+        }
         let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
-        net.spawn(read_from_node(local.core.clone(), stream, pending.clone(), address.to_string(), writer));
+        let connected = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let reader = read_from_node(local.core.clone(), stream, pending.clone(), address.to_string(), writer);
+        let still = connected.clone();
+        net.spawn(async move {
+            reader.await;
+            still.store(false, Ordering::Release);
+        });
         Ok(TcpClient {
             node: NodeId::intern(&node.node),
             address: address.to_string(),
@@ -485,6 +795,7 @@ impl TcpClient {
             pending,
             next_request: AtomicU64::new(1),
             shutdown_timeout,
+            connected,
         })
     }
 
