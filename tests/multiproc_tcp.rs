@@ -366,3 +366,47 @@ fn an_isolated_actor_that_aborts_is_reported_and_top_level_ones_end_with_the_nod
     assert!(wait_gone(top_pid, Duration::from_secs(10)), "no isolated process outlives its node");
     assert!(wait_gone(guard.pid, Duration::from_secs(10)));
 }
+
+/// The first frame of the wire, as another program (or a future version) would write it.
+#[derive(Serialize)]
+enum PeerFrame {
+    Hello { version: u32, identity: PeerIdentity, nonce: [u8; 32] },
+}
+
+#[derive(Serialize)]
+struct PeerIdentity {
+    node: String,
+    program: String,
+    build: String,
+    pid: u32,
+}
+
+#[derive(Deserialize, Debug)]
+enum NodeFrame {
+    Refused { reason: String },
+}
+
+#[test]
+fn a_peer_speaking_another_protocol_version_is_refused_with_the_reason() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let hello = PeerFrame::Hello {
+        version: 99,
+        identity: PeerIdentity { node: "future".into(), program: "future".into(), build: "1".into(), pid: 1 },
+        nonce: [0; 32],
+    };
+    let body = rmp_serde::to_vec_named(&hello).unwrap();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
+    stream.write_all(&body).unwrap();
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).unwrap();
+    let mut reply = vec![0u8; u32::from_be_bytes(header) as usize];
+    stream.read_exact(&mut reply).unwrap();
+    let NodeFrame::Refused { reason } = rmp_serde::from_slice(&reply).unwrap();
+    assert!(reason.contains("protocol version 99"), "{reason}");
+    // The node goes on serving everyone else.
+    let echo = guard.system().create_actor::<Echo>().unwrap();
+    assert_eq!(guard.system().ask::<String, _, _>(&echo, "still".to_owned(), ASK).unwrap(), "still");
+}
