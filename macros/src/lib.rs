@@ -1,4 +1,5 @@
-//! Procedural macros of `thespian`: `#[actor]`, `#[handler]` and `#[derive(Message)]`.
+//! Procedural macros of `thespian`: `#[actor]`, `#[handler]`, `#[derive(Message)]` and
+//! `#[thespian::main]`.
 //!
 //! Each macro is parse → model → generate. Errors point at the user's code. Use them through the
 //! `thespian` crate, which re-exports them:
@@ -54,6 +55,37 @@ pub fn handler(_args: TokenStream, input: TokenStream) -> TokenStream {
         .into_compile_error();
     out.extend(input);
     out.into()
+}
+
+/// Marks the program's `main`: it first lets the process take up the role the runtime started it
+/// for (a node of the multi-process base, or an isolated actor's process), as
+/// `thespian::init()` does, then runs the body.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, input: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    if !args.is_empty() {
+        return syn::Error::new_spanned(args, "`#[thespian::main]` takes no options").into_compile_error().into();
+    }
+    let mut item: syn::ItemFn = match syn::parse(input) {
+        Ok(item) => item,
+        Err(e) => {
+            return syn::Error::new(e.span(), "`#[thespian::main]` goes on the `main` function")
+                .into_compile_error()
+                .into();
+        }
+    };
+    if item.sig.ident != "main" || item.sig.asyncness.is_some() {
+        let mut out = syn::Error::new_spanned(
+            &item.sig,
+            "`#[thespian::main]` goes on a synchronous `fn main` (call `thespian::init()` first in an async main instead)",
+        )
+        .into_compile_error();
+        // The function stays, so that the one error is the only one.
+        out.extend(quote::quote!(#item));
+        return out.into();
+    }
+    item.block.stmts.insert(0, syn::parse_quote!(::thespian::init();));
+    quote::quote!(#item).into()
 }
 
 /// Makes a `serde` type a message: registers it under a module-qualified wire name (or the one

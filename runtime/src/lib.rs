@@ -79,6 +79,17 @@ pub use thespian_macros::Message;
 pub use thespian_macros::actor;
 /// `#[handler]`: marks a message handler inside an `#[actor]` impl block.
 pub use thespian_macros::handler;
+/// `#[thespian::main]`: `main` calls [`init`] first.
+///
+/// ```
+/// #[thespian::main]
+/// fn main() {
+///     // Reached only in the process the user started; a node or an isolated actor's process
+///     // started from this program never gets here.
+/// }
+/// # main();
+/// ```
+pub use thespian_macros::main;
 
 /// Everything an actor program usually needs: `use thespian::prelude::*;`.
 pub mod prelude {

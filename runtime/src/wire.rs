@@ -73,11 +73,21 @@ pub(crate) enum Frame {
     /// The first frame each side sends.
     Hello { version: u32, identity: Identity, nonce: [u8; 32] },
     /// The second: the HMAC over both nonces, proving the cookie.
-    Proof { mac: Vec<u8> },
+    Proof {
+        #[serde(with = "serde_bytes")]
+        mac: Vec<u8>,
+    },
     /// The handshake failed: why. The connection closes after it.
     Refused { reason: String },
     /// A message for an actor (or a reply slot) of the receiving side.
-    Envelope { sender: WireAddress, target: WireAddress, wire_name: String, body: Vec<u8> },
+    Envelope {
+        sender: WireAddress,
+        target: WireAddress,
+        wire_name: String,
+        /// The message, encoded by the sender's registry (one binary value, not a list of numbers).
+        #[serde(with = "serde_bytes")]
+        body: Vec<u8>,
+    },
     /// A request of the external API, answered by a `Response` with the same id.
     Request { id: u64, request: Request },
     /// The answer to a `Request`.

@@ -1,0 +1,2 @@
+#[thespian::main]
+async fn main() {}
