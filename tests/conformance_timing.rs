@@ -252,7 +252,7 @@ mod test_wakeup {
 
         /// An `ActorExitRequest` with a wakeup pending: no error, the wakeup is never delivered
         /// (not to the handler, not as a dead letter).
-        fn test_exit_with_wakeups_pending(system) {
+        fn test_exit_with_wakeups_pending(system) [skip_multiproc = "the actor is built from a value that shares state with the test, which stays in the test's process"] {
             let events = Events::default();
             let waiter = system.create_actor_from(Sleeper { events: events.clone() }).unwrap();
             let mut tl = Timeline::new(system);
@@ -1061,7 +1061,7 @@ mod test_initmsgs {
         /// Messages that arrive before one of each initializing type are held back, then
         /// handled in arrival order; an initializing type that arrives twice: the last one wins;
         /// a status request is answered meanwhile (and counts the held messages as waiting).
-        fn test_held_until_initialized(system) {
+        fn test_held_until_initialized(system) [skip_multiproc = "the actor is built from a value that shares state with the test, which stays in the test's process"] {
             let (service, journal) = service(system);
             system.tell(&service, Work(1)).unwrap();
             system.tell(&service, Work(2)).unwrap();
@@ -1094,7 +1094,7 @@ mod test_initmsgs {
         /// System messages are never held back: a wakeup and an `ActorExitRequest` reach the
         /// handler of an actor still waiting for its initializing messages; what it held back
         /// then becomes dead letters, never handled.
-        fn test_system_messages_not_held(system) {
+        fn test_system_messages_not_held(system) [skip_multiproc = "the actor is built from a value that shares state with the test, which stays in the test's process"] {
             let (service, journal) = service(system);
             system.tell(&service, Work(1)).unwrap();
             system.tell(&service, Config(1)).unwrap();
@@ -1361,7 +1361,7 @@ mod test_troupe {
 
     conformance! {
         /// A single non-troupe `Bee` gets every reply through, one item at a time.
-        fn test_single_bee(system) {
+        fn test_single_bee(system) [skip_multiproc = "the workers' concurrency is counted in a gauge of the test's own process"] {
             let bee = system.create_actor::<Bee>().unwrap();
             let gauge = new_gauge();
             use_actor_for_test(system, bee.address(), gauge, true);
@@ -1369,7 +1369,7 @@ mod test_troupe {
         }
 
         /// A troupe (max 10): every reply comes back to the asker; at most 10 workers.
-        fn test_hive(system) {
+        fn test_hive(system) [skip_multiproc = "the workers' concurrency is counted in a gauge of the test's own process"] {
             let hive = system.create_actor::<Hive>().unwrap();
             let status = troupe_status(system, &hive);
             assert_eq!(status.settings, TroupeSettings { max_count: 10, idle_count: 2, dismiss_after: DISMISS });
@@ -1384,7 +1384,7 @@ mod test_troupe {
         /// `UpdateTroupeSettings` resizes the troupe and replies with the settings in force; with
         /// one worker the work is done strictly one item at a time, with N at most N at once;
         /// extra workers are dismissed after `dismiss_after` down to `idle_count`.
-        fn test_small_hive_adj_msg(system) {
+        fn test_small_hive_adj_msg(system) [skip_multiproc = "the workers' concurrency is counted in a gauge of the test's own process"] {
             let hive = system.create_actor::<Hive>().unwrap();
             assert_eq!(troupe_status(system, &hive).settings.max_count, 10);
 
@@ -1433,7 +1433,7 @@ mod test_troupe {
         }
 
         /// A troupe whose workers use a troupe (Colony -> Hive, with `troupe_work_in_progress`).
-        fn test_colony(system) {
+        fn test_colony(system) [skip_multiproc = "the workers' concurrency is counted in a gauge of the test's own process"] {
             let colony = system.create_actor::<Colony>().unwrap();
             let gauge = new_gauge();
             use_actor_for_test(system, colony.address(), gauge, true);
@@ -1441,7 +1441,7 @@ mod test_troupe {
         }
 
         /// A worker that exits during its work: the work goes to another worker, once.
-        fn test_troupe_worker_exits(system) {
+        fn test_troupe_worker_exits(system) [skip_multiproc = "which worker dies is decided by a flag in the test's own process"] {
             let mortal = system.create_actor::<Mortal>().unwrap();
             let flag = NEXT_FLAG.fetch_add(1, Ordering::Relaxed);
 

@@ -410,3 +410,20 @@ fn a_peer_speaking_another_protocol_version_is_refused_with_the_reason() {
     let echo = guard.system().create_actor::<Echo>().unwrap();
     assert_eq!(guard.system().ask::<String, _, _>(&echo, "still".to_owned(), ASK).unwrap(), "still");
 }
+
+#[test]
+fn sending_to_an_address_no_process_of_the_node_knows_fails_the_handler() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    // An address of a system in this test process, which the node cannot reach.
+    let elsewhere = ActorSystem::with_base(SystemBase::Threaded).unwrap();
+    let stranger = elsewhere.create_actor::<Echo>().unwrap();
+    let echo = guard.system().create_actor::<Echo>().unwrap();
+    let err = guard
+        .system()
+        .ask::<String, _, _>(&echo, Relay { to: stranger.address().clone(), text: "hi".into() }, ASK)
+        .unwrap_err();
+    assert!(matches!(&err, Error::Poison { details, .. } if details.contains("InvalidActorAddress")), "{err:?}");
+    assert_eq!(guard.system().ask::<String, _, _>(&echo, "fine".to_owned(), ASK).unwrap(), "fine");
+    elsewhere.shutdown().unwrap();
+}

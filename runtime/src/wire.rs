@@ -88,6 +88,9 @@ pub(crate) enum Frame {
         #[serde(with = "serde_bytes")]
         body: Vec<u8>,
     },
+    /// A message from `to` could not be delivered because `target` has gone: an `ask` waiting
+    /// at `to` fails at once.
+    Gone { to: WireAddress, target: WireAddress },
     /// A request of the external API, answered by a `Response` with the same id.
     Request { id: u64, request: Request },
     /// The answer to a `Request`.
@@ -129,6 +132,8 @@ pub struct NodeStatus {
     pub actors: usize,
     /// Dead letters so far.
     pub dead_letters: u64,
+    /// Messages actors had no handler for.
+    pub unhandled: u64,
     /// Clients connected now.
     pub clients: usize,
     /// The node's log file, if it writes one (nodes started by a joining process do).

@@ -61,9 +61,11 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
 /// A generous timeout for asks that must succeed: it only matters when something is broken.
 pub const ASK: Duration = Duration::from_secs(10);
 
-/// Writes a scenario once and runs it on every base.
+/// Writes a scenario once and runs it on every base. A scenario that cannot apply to the
+/// multi-process base says why: `fn name(system) [skip_multiproc = "reason"] { .. }` (the test is
+/// then listed as ignored, with the reason).
 macro_rules! conformance {
-    ($( $(#[$meta:meta])* fn $name:ident($system:ident) $body:block )*) => {
+    ($( $(#[$meta:meta])* fn $name:ident($system:ident) $([skip_multiproc = $reason:literal])? $body:block )*) => {
         $(
             $(#[$meta])*
             mod $name {
@@ -86,7 +88,72 @@ macro_rules! conformance {
                 fn threaded() {
                     run(::thespian::SystemBase::Threaded);
                 }
+
+                conformance_multiproc!($($reason)?);
             }
         )*
     };
+}
+
+/// The multi-process run of a scenario, or why there is none.
+macro_rules! conformance_multiproc {
+    () => {
+        #[test]
+        fn multiproc_tcp() {
+            $crate::common::run_multiproc(scenario);
+        }
+    };
+    ($reason:literal) => {
+        #[test]
+        #[ignore = $reason]
+        fn multiproc_tcp() {}
+    };
+}
+
+/// Runs a scenario against a node of the `MultiprocTcp` base started from this very test program
+/// on a port of its own, and stops that node (by its pid if need be) whatever happens.
+pub fn run_multiproc(scenario: fn(&ActorSystem)) {
+    struct Node {
+        system: ActorSystem,
+        pid: u32,
+    }
+    impl Drop for Node {
+        fn drop(&mut self) {
+            let _ = self.system.shutdown();
+            let gone = eventually(Duration::from_secs(5), || !alive(self.pid));
+            if !gone && let Some(pid) = rustix::process::Pid::from_raw(self.pid as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let program = std::env::current_exe().expect("this test program");
+    let system = ActorSystem::builder()
+        .base(SystemBase::MultiprocTcp)
+        .admin_port(port)
+        .cookie("conformance")
+        .node_program(program)
+        .node_args(["common::thespian_node_role", "--exact", "--nocapture", "--test-threads=1"])
+        .shutdown_timeout(Duration::from_secs(20))
+        .build()
+        .expect("the node starts");
+    let pid = system.node_status().expect("the node answers").pid;
+    let node = Node { system, pid };
+    scenario(&node.system);
+}
+
+/// Whether a process is running (not gone, not a zombie).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
+}
+
+/// The node role of this test program: `run_multiproc` starts the program again with only this
+/// test selected, and `init` runs the node (or an isolated actor's process) there. In an ordinary
+/// test run it returns at once.
+#[test]
+fn thespian_node_role() {
+    thespian::init();
 }

@@ -331,6 +331,18 @@ trait SystemImpl: Send + Sync {
     fn actor_type(&self, address: &ActorAddress) -> Option<&'static str>;
     /// The live actor registered under a global name.
     fn named(&self, name: &str) -> Option<ActorAddress>;
+    /// Creates an actor of the type registered under `wire_name`.
+    fn create_by_name(&self, wire_name: &str, options: ActorOptions) -> Result<ActorAddress> {
+        let Some(new) = NewActor::by_name(wire_name) else {
+            // A name already taken gives its actor whatever type was asked for — even one this
+            // program does not know, as in the original.
+            if let Some(existing) = options.global_name.as_deref().and_then(|n| self.named(n)) {
+                return Ok(existing);
+            }
+            return Err(Error::UnknownActorType { name: wire_name.to_owned(), system: self.node() });
+        };
+        self.create(new, options)
+    }
     fn stats(&self) -> SystemStats;
     fn shutdown(&self) -> Result<()>;
     /// The node this process is joined to.
@@ -450,6 +462,13 @@ impl ActorSystemBuilder {
         self
     }
 
+    /// Arguments for the node program when this process starts it (default none): for a program
+    /// that reaches `thespian::init()` only with them, such as a test program run with a filter.
+    pub fn node_args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Self {
+        self.tcp.node_args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// The largest frame (one message) accepted over the wire (default 64 MiB).
     pub fn max_frame(mut self, bytes: usize) -> Self {
         self.tcp.max_frame = Some(bytes);
@@ -546,15 +565,7 @@ impl ActorSystem {
     /// ```
     pub fn create_actor_by_name(&self, wire_name: &str, options: ActorOptions) -> Result<ActorAddress> {
         check_options(&options)?;
-        let Some(new) = NewActor::by_name(wire_name) else {
-            // A name already taken gives its actor whatever type was asked for — even one this
-            // program does not know, as in the original.
-            if let Some(existing) = options.global_name.as_deref().and_then(|n| self.inner.named(n)) {
-                return Ok(existing);
-            }
-            return Err(Error::UnknownActorType { name: wire_name.to_owned(), system: self.node() });
-        };
-        self.inner.create(new, options)
+        self.inner.create_by_name(wire_name, options)
     }
 
     /// Checks that `address` is a live local actor of type `A` and returns its typed address.

@@ -69,6 +69,15 @@ struct Core {
 trait Remote: Send + Sync {
     /// Sends `env` to `to`, an address of another node or process.
     fn send(&self, core: &Core, to: &ActorAddress, env: Envelope);
+    /// Whether addresses of `node` can be reached from here.
+    fn reaches(&self, node: NodeId) -> bool {
+        let _ = node;
+        true
+    }
+    /// Tells `sender`, in another process, that its message to `target` was not delivered.
+    fn target_gone(&self, sender: &ActorAddress, target: &ActorAddress) {
+        let _ = (sender, target);
+    }
     /// Whether actors can be started in processes of their own from here (a node).
     fn hosts_processes(&self) -> bool {
         false
@@ -244,11 +253,6 @@ impl Core {
         }
     }
 
-    /// Whether addresses of other nodes can be reached from here.
-    fn reaches_other_nodes(&self) -> bool {
-        self.remote.get().is_some()
-    }
-
     /// A destination did not take a message: a dead letter, or a full mailbox.
     #[cold]
     fn refused(&self, to: &ActorAddress, env: Envelope, why: Refusal) {
@@ -303,6 +307,12 @@ impl Core {
 
     fn dead_letter(&self, target: &ActorAddress, env: Envelope) {
         record_dead_letter(&self.dead_letters, target, &env);
+        if env.sender.node() != self.node
+            && let Some(remote) = self.remote.get()
+        {
+            // An `ask` from another process learns at once that its target has gone.
+            remote.target_gone(&env.sender, target);
+        }
         // The handler gets it, unless it is itself a dead letter's envelope or an exit notice (no
         // loops), or the handler is the very actor that has gone.
         if !self.has_dead_letter_handler.load(Ordering::Acquire)
@@ -579,7 +589,7 @@ impl Host for ThreadedHost<'_> {
     }
 
     fn reaches(&self, node: NodeId) -> bool {
-        node == self.core.node || self.core.reaches_other_nodes()
+        node == self.core.node || self.core.remote.get().is_some_and(|r| r.reaches(node))
     }
 
     fn now(&self) -> Instant {

@@ -58,6 +58,7 @@ pub(crate) struct TcpSettings {
     pub admin_port: u16,
     pub cookie: Option<String>,
     pub node_program: Option<PathBuf>,
+    pub node_args: Vec<String>,
     pub max_frame: Option<usize>,
 }
 
@@ -65,7 +66,7 @@ impl Default for TcpSettings {
     /// The admin port is `THESPIAN_ADMIN_PORT` if set, else 1900.
     fn default() -> Self {
         let admin_port = std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900);
-        TcpSettings { admin_port, cookie: None, node_program: None, max_frame: None }
+        TcpSettings { admin_port, cookie: None, node_program: None, node_args: Vec::new(), max_frame: None }
     }
 }
 
@@ -276,6 +277,21 @@ impl Remote for Router {
         }
     }
 
+    fn reaches(&self, node: NodeId) -> bool {
+        // A client or an isolated process hands everything to its node; a node knows its peers.
+        self.upstream.is_some()
+            || self.peers.lock().unwrap_or_else(|e| e.into_inner()).contains_key(node.as_str())
+            || self
+                .isolation
+                .as_ref()
+                .is_some_and(|i| i.expected.lock().unwrap_or_else(|e| e.into_inner()).contains_key(node.as_str()))
+    }
+
+    fn target_gone(&self, sender: &ActorAddress, target: &ActorAddress) {
+        let frame = Frame::Gone { to: WireAddress::of(sender), target: WireAddress::of(target) };
+        let _ = self.route(sender.node(), frame);
+    }
+
     fn hosts_processes(&self) -> bool {
         self.isolation.is_some()
     }
@@ -298,7 +314,10 @@ impl Remote for Router {
         let child = IsolatedChild { parent: parent.without_route(), address: address.clone(), global_name, pid: None };
         isolation.children.lock().unwrap_or_else(|e| e.into_inner()).insert(node.clone(), child);
         let mut command = std::process::Command::new(&isolation.program);
+        // The node's own arguments: they brought the program to the point where it takes up its
+        // role (a test program's filter, say).
         command
+            .args(std::env::args_os().skip(1))
             .env(ROLE_VAR, "actor")
             .env(PORT_VAR, isolation.settings.admin_port.to_string())
             .env(COOKIE_VAR, isolation.settings.cookie())
@@ -360,6 +379,19 @@ fn deliver_incoming(core: &Core, sender: WireAddress, target: WireAddress, wire_
     }
 }
 
+/// A message sent from `to` found `target` gone: tell the endpoint here (an `ask` fails at once),
+/// or pass the news on towards the process `to` belongs to.
+fn target_gone(core: &Core, to: &WireAddress, target: &WireAddress) {
+    let (to, target) = (to.to_address(), target.to_address());
+    if to.node() == core.node {
+        if let Some(route) = core.resolve(&to) {
+            route.target_gone(&target);
+        }
+    } else if let Some(remote) = core.remote.get() {
+        remote.target_gone(&to, &target);
+    }
+}
+
 /// A node's side of one client connection: envelopes in, requests answered.
 async fn serve_client(
     core: Arc<Core>,
@@ -382,6 +414,7 @@ async fn serve_client(
             Ok(Frame::Envelope { sender, target, wire_name, body }) => {
                 deliver_incoming(&core, sender, target, wire_name, &body)
             }
+            Ok(Frame::Gone { to, target }) => target_gone(&core, &to, &target),
             Ok(Frame::Request { id, request }) => {
                 let response = match request {
                     Request::Create { actor_type, global_name } => create(&system, &core, actor_type, global_name),
@@ -464,6 +497,7 @@ impl NodeShared {
             pid: std::process::id(),
             actors: stats.actors,
             dead_letters: stats.dead_letters,
+            unhandled: stats.unhandled,
             clients: self.clients.load(Ordering::Relaxed) as usize,
             log: std::env::var(LOG_VAR).ok(),
         }
@@ -533,6 +567,7 @@ fn run_isolated() -> Result<()> {
         admin_port: std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900),
         cookie: std::env::var(COOKIE_VAR).ok(),
         node_program: None,
+        node_args: Vec::new(),
         max_frame: std::env::var(MAX_FRAME_VAR).ok().and_then(|m| m.parse().ok()),
     };
     let client = TcpClient::join(settings, Duration::from_secs(10), Some(IsolatedRole { node, actor_type, parent }))?;
@@ -589,6 +624,7 @@ fn run_node() -> Result<()> {
         admin_port: port,
         cookie: std::env::var(COOKIE_VAR).ok(),
         node_program: None,
+        node_args: Vec::new(),
         max_frame: std::env::var(MAX_FRAME_VAR).ok().and_then(|m| m.parse().ok()),
     };
     crate::message::check_registry()?;
@@ -856,6 +892,7 @@ async fn read_from_node(
             Ok(Frame::Envelope { sender, target, wire_name, body }) => {
                 deliver_incoming(&core, sender, target, wire_name, &body)
             }
+            Ok(Frame::Gone { to, target }) => target_gone(&core, &to, &target),
             Ok(Frame::Response { id, response }) => {
                 if let Some(tx) = pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id) {
                     let _ = tx.send(response);
@@ -937,6 +974,7 @@ fn start_node(settings: &TcpSettings) -> Result<PathBuf> {
     let log_file = std::fs::File::create(&log)?;
     let mut command = std::process::Command::new(&program);
     command
+        .args(&settings.node_args)
         .env(ROLE_VAR, "node")
         .env(PORT_VAR, settings.admin_port.to_string())
         .env(COOKIE_VAR, settings.cookie())
@@ -964,12 +1002,23 @@ impl SystemImpl for TcpClient {
     }
 
     fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress> {
-        if new.is_instance() {
+        // A registered type (a troupe's manager is built here as an instance, but is registered
+        // by name too) is created by name in the node; only actors built from values stay local.
+        if new.is_instance() && NewActor::by_name(new.type_name()).is_none() {
             return Err(Error::Unsupported(
                 "an actor built from a value cannot be sent to the node; create it by type (or by name)",
             ));
         }
         let request = Request::Create { actor_type: new.type_name().to_owned(), global_name: options.global_name };
+        match self.request(request, Duration::from_secs(30))? {
+            Reply::Created(address) => Ok(address.to_address()),
+            other => Err(Error::NodeUnavailable { address: self.address.clone(), details: format!("{other:?}") }),
+        }
+    }
+
+    fn create_by_name(&self, wire_name: &str, options: ActorOptions) -> Result<ActorAddress> {
+        // The node decides: a taken global name wins over any type, even one unknown here.
+        let request = Request::Create { actor_type: wire_name.to_owned(), global_name: options.global_name };
         match self.request(request, Duration::from_secs(30))? {
             Reply::Created(address) => Ok(address.to_address()),
             other => Err(Error::NodeUnavailable { address: self.address.clone(), details: format!("{other:?}") }),
@@ -1005,9 +1054,16 @@ impl SystemImpl for TcpClient {
     }
 
     fn stats(&self) -> SystemStats {
+        // The node's counters, plus the dead letters of this process's own endpoints (a second
+        // reply to an ask, say).
+        let local = SystemImpl::stats(&self.local);
         match SystemImpl::node_status(self) {
-            Ok(status) => SystemStats { actors: status.actors, dead_letters: status.dead_letters, unhandled: 0 },
-            Err(_) => SystemStats::default(),
+            Ok(status) => SystemStats {
+                actors: status.actors,
+                dead_letters: status.dead_letters + local.dead_letters,
+                unhandled: status.unhandled,
+            },
+            Err(_) => local,
         }
     }
 
