@@ -43,6 +43,25 @@ pub struct NodeId(&'static String);
 impl NodeId {
     /// Interns `name`, returning the one `NodeId` for it in this process.
     pub fn intern(name: &str) -> NodeId {
+        // Addresses arriving over the wire name a handful of nodes again and again: the last few
+        // are remembered per thread, so decoding one takes no lock.
+        thread_local! {
+            static RECENT: std::cell::RefCell<[Option<&'static String>; 4]> = const { std::cell::RefCell::new([None; 4]) };
+        }
+        if let Some(hit) = RECENT.with(|recent| recent.borrow().iter().flatten().find(|n| n.as_str() == name).copied())
+        {
+            return NodeId(hit);
+        }
+        let id = Self::intern_shared(name);
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            recent.rotate_right(1);
+            recent[0] = Some(id.0);
+        });
+        id
+    }
+
+    fn intern_shared(name: &str) -> NodeId {
         // A thin pointer to a leaked `String` keeps every address one word smaller than a `&str`.
         static NAMES: OnceLock<Mutex<HashMap<String, &'static String>>> = OnceLock::new();
         let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());

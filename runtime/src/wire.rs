@@ -50,16 +50,17 @@ pub(crate) struct Identity {
     pub pid: u32,
 }
 
-/// An address as it travels.
+/// An address as it travels. Its node name is borrowed when sending (node names live for the
+/// whole process), so an envelope going out allocates nothing for its addresses.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct WireAddress {
-    pub node: String,
+    pub node: std::borrow::Cow<'static, str>,
     pub id: u64,
 }
 
 impl WireAddress {
     pub fn of(address: &ActorAddress) -> Self {
-        WireAddress { node: address.node().as_str().to_owned(), id: address.id() }
+        WireAddress { node: std::borrow::Cow::Borrowed(address.node().as_str()), id: address.id() }
     }
 
     pub fn to_address(&self) -> ActorAddress {

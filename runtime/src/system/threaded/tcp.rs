@@ -136,7 +136,8 @@ struct Router {
     /// Where everything goes that has no connection of its own (a client's node).
     upstream: Option<Peer>,
     /// Connections by the identity of the process at the other end (a node's clients).
-    peers: Mutex<HashMap<String, Peer>>,
+    /// Read on every message, changed when a process connects or leaves.
+    peers: std::sync::RwLock<HashMap<String, Peer>>,
     max_frame: usize,
     /// A node's actors that run in processes of their own.
     isolation: Option<Isolation>,
@@ -173,7 +174,7 @@ impl Router {
         Arc::new_cyclic(|this| Router {
             this: this.clone(),
             upstream,
-            peers: Mutex::new(HashMap::new()),
+            peers: std::sync::RwLock::new(HashMap::new()),
             max_frame,
             isolation,
             isolated_actor,
@@ -183,7 +184,7 @@ impl Router {
     /// Queues a frame for the process `node`: on its connection, in the buffer of a process that
     /// is starting, or upstream. `false` when there is nowhere to put it.
     fn route(&self, node: NodeId, frame: Frame) -> bool {
-        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        let peers = self.peers.read().unwrap_or_else(|e| e.into_inner());
         if let Some(peer) = peers.get(node.as_str()) {
             return peer.tx.send(frame).is_ok();
         }
@@ -199,7 +200,7 @@ impl Router {
 
     /// A process connected: what was sent to it while it started goes first, in order.
     fn connected(&self, node: &str, peer: Peer) {
-        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
         if let Some(isolation) = &self.isolation
             && let Some(buffer) = isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).remove(node)
         {
@@ -216,7 +217,7 @@ impl Router {
         let Some(isolation) = &self.isolation else { return };
         let Some(child) = isolation.children.lock().unwrap_or_else(|e| e.into_inner()).remove(node) else { return };
         let Some(core) = isolation.core.get().and_then(std::sync::Weak::upgrade) else { return };
-        self.peers.lock().unwrap_or_else(|e| e.into_inner()).remove(node);
+        self.peers.write().unwrap_or_else(|e| e.into_inner()).remove(node);
         let buffered = isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).remove(node).unwrap_or_default();
         for frame in buffered {
             if let Frame::Envelope { sender, wire_name, .. } = frame {
@@ -280,7 +281,7 @@ impl Remote for Router {
     fn reaches(&self, node: NodeId) -> bool {
         // A client or an isolated process hands everything to its node; a node knows its peers.
         self.upstream.is_some()
-            || self.peers.lock().unwrap_or_else(|e| e.into_inner()).contains_key(node.as_str())
+            || self.peers.read().unwrap_or_else(|e| e.into_inner()).contains_key(node.as_str())
             || self
                 .isolation
                 .as_ref()
@@ -437,7 +438,7 @@ async fn serve_client(
             }
         }
     }
-    node.router.peers.lock().unwrap_or_else(|e| e.into_inner()).remove(&client);
+    node.router.peers.write().unwrap_or_else(|e| e.into_inner()).remove(&client);
     node.router.isolated_gone(&client);
     node.clients.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!(%client, "client disconnected");
@@ -776,7 +777,7 @@ impl TcpClient {
         };
         let me = Identity { node: node_name, program: program.clone(), build: build.clone(), pid: std::process::id() };
         let isolated_actor =
-            isolated.as_ref().map(|node| WireAddress { node: node.clone(), id: crate::system::FIRST_ACTOR_ID });
+            isolated.as_ref().map(|node| WireAddress { node: node.clone().into(), id: crate::system::FIRST_ACTOR_ID });
         let (conn, node) = match isolated {
             None => net.block_on(connect_or_start(&settings, &me))?,
             Some(_) => net.block_on(async {
