@@ -427,3 +427,18 @@ fn sending_to_an_address_no_process_of_the_node_knows_fails_the_handler() {
     assert_eq!(guard.system().ask::<String, _, _>(&echo, "fine".to_owned(), ASK).unwrap(), "fine");
     elsewhere.shutdown().unwrap();
 }
+
+#[test]
+fn the_starting_process_sees_the_node_log_while_it_waits() {
+    let port = free_port();
+    // A second program starts the node (nobody is on the port yet) and leaves it running.
+    let output = std::process::Command::new(NODE_PROGRAM)
+        .args(["client", &port.to_string(), COOKIE, "echo"])
+        .output()
+        .expect("the client runs");
+    let guard = NodeGuard::start(port);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("node started") && stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+    assert_ne!(guard.pid, 0);
+}

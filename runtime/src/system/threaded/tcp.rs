@@ -934,17 +934,36 @@ async fn connect_or_start(settings: &TcpSettings, me: &Identity) -> Result<(Conn
     }
     let log = start_node(settings)?;
     let deadline = Instant::now() + NODE_START_TIMEOUT;
+    // While it starts, what the node logs is shown here too: a node that cannot start says why
+    // where its starter can see it.
+    let mut shown = 0;
+    let mut show_log = || {
+        if let Ok(text) = std::fs::read(&log)
+            && text.len() > shown
+        {
+            use std::io::Write;
+            let _ = std::io::stderr().write_all(&text[shown..]);
+            shown = text.len();
+        }
+    };
     loop {
         match tokio::net::TcpStream::connect(address).await {
-            Ok(stream) => return handshake(stream, settings, me, &cookie).await,
+            Ok(stream) => {
+                show_log();
+                return handshake(stream, settings, me, &cookie).await;
+            }
             Err(e) if Instant::now() >= deadline => {
+                show_log();
                 let tail = std::fs::read_to_string(&log).unwrap_or_default();
                 return Err(Error::NodeUnavailable {
                     address: address.to_string(),
                     details: format!("the node started but never listened ({e}); its log {}: {tail}", log.display()),
                 });
             }
-            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Err(_) => {
+                show_log();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
     }
 }
