@@ -442,3 +442,24 @@ fn the_starting_process_sees_the_node_log_while_it_waits() {
     assert!(stderr.contains("node started") && stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
     assert_ne!(guard.pid, 0);
 }
+
+#[test]
+fn an_isolated_actor_that_never_starts_fails_asks_at_once_and_counts_dead_letters() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let fragile = guard.system().create_actor::<tcp_actors::Fragile>().unwrap();
+    // Not a timeout: what was waiting for the process becomes dead letters, and the ask is told.
+    let result = guard.system().ask::<String, _, _>(&fragile, "anyone?".to_owned(), Duration::from_secs(60));
+    assert!(matches!(result, Err(Error::DeadTarget(_))), "{result:?}");
+    assert!(guard.system().stats().dead_letters >= 1);
+}
+
+#[test]
+fn shutdown_async_from_async_code_stops_the_node() {
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let system = guard.system().clone();
+    runtime.block_on(async move { system.shutdown_async().await }).unwrap();
+    assert!(wait_gone(guard.pid, Duration::from_secs(10)), "the node ends");
+}

@@ -25,6 +25,9 @@ pub(crate) const PROTOCOL_VERSION: u32 = 1;
 /// The default maximum frame: a message larger than this is refused before it is buffered.
 pub const DEFAULT_MAX_FRAME: usize = 64 * 1024 * 1024;
 
+/// The largest frame a peer may send before it has proved it knows the cookie.
+pub(crate) const HANDSHAKE_MAX_FRAME: usize = 4096;
+
 /// How long a peer has to complete the handshake.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 

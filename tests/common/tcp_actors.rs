@@ -193,3 +193,20 @@ impl Supervisor {
         self.exited
     }
 }
+
+/// An isolated actor whose constructor fails: its process ends before it can serve anything.
+pub struct Fragile;
+
+impl Default for Fragile {
+    fn default() -> Self {
+        panic!("deliberate: this actor cannot be built");
+    }
+}
+
+#[actor(name = "test::Fragile", process)]
+impl Fragile {
+    #[handler]
+    fn any(&mut self, text: String) -> String {
+        text
+    }
+}

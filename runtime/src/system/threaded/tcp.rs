@@ -28,9 +28,7 @@ use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
 use crate::messages::PoisonMessage;
 use crate::payload::Payload;
-use crate::system::{
-    ActorOptions, ActorSystemBuilder, Envelope, NewActor, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed,
-};
+use crate::system::{ActorOptions, ActorSystemBuilder, Envelope, NewActor, SystemBase, SystemImpl, SystemStats};
 use crate::wire::{
     self, Connection, DEFAULT_MAX_FRAME, Frame, HANDSHAKE_TIMEOUT, Identity, NodeStatus, Reply, Request, WireAddress,
     WireError,
@@ -95,7 +93,7 @@ pub(crate) enum Failure {
 }
 
 /// Requests waiting for the node's answer, by request id.
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<std::result::Result<Reply, String>>>>>;
+type Pending = Arc<Mutex<Option<HashMap<u64, std::sync::mpsc::Sender<std::result::Result<Reply, String>>>>>>;
 
 /// The sending half of a connection: frames queued for its writer task.
 #[derive(Clone)]
@@ -103,9 +101,20 @@ struct Peer {
     tx: mpsc::UnboundedSender<Frame>,
 }
 
-/// Writes queued frames, as many per write as are waiting: no acknowledgement per message.
-async fn write_frames(mut sink: SplitSink<Connection, Bytes>, mut rx: mpsc::UnboundedReceiver<Frame>) {
-    while let Some(first) = rx.recv().await {
+/// Writes queued frames, as many per write as are waiting: no acknowledgement per message. When
+/// the connection fails or `stop` fires, the queue is closed (later sends fail, so they become dead
+/// letters) and whatever it still holds is handed to `core` as undelivered.
+async fn write_frames(
+    mut sink: SplitSink<Connection, Bytes>,
+    mut rx: mpsc::UnboundedReceiver<Frame>,
+    mut stop: oneshot::Receiver<()>,
+    core: std::sync::Weak<Core>,
+) {
+    'writing: loop {
+        let first = tokio::select! {
+            frame = rx.recv() => match frame { Some(frame) => frame, None => break 'writing },
+            _ = &mut stop => break 'writing,
+        };
         let mut next = Some(first);
         let mut queued = 0;
         while let Some(frame) = next.take() {
@@ -113,7 +122,10 @@ async fn write_frames(mut sink: SplitSink<Connection, Bytes>, mut rx: mpsc::Unbo
                 Ok(bytes) => {
                     if let Err(e) = sink.feed(bytes).await {
                         tracing::debug!(error = %e, "connection closed while writing");
-                        return;
+                        if let Some(core) = core.upgrade() {
+                            undelivered(&core, frame);
+                        }
+                        break 'writing;
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "a frame could not be encoded"),
@@ -124,10 +136,30 @@ async fn write_frames(mut sink: SplitSink<Connection, Bytes>, mut rx: mpsc::Unbo
             }
         }
         if sink.flush().await.is_err() {
-            return;
+            break 'writing;
+        }
+    }
+    rx.close();
+    let core = core.upgrade();
+    while let Ok(frame) = rx.try_recv() {
+        if let Some(core) = &core {
+            undelivered(core, frame);
         }
     }
     let _ = sink.close().await;
+}
+
+/// A frame that never left: an envelope becomes a dead letter (its sender is told, if it is an
+/// `ask`), never a silent loss.
+fn undelivered(core: &Core, frame: Frame) {
+    if let Frame::Envelope { sender, target, wire_name, body } = frame {
+        let (sender, target) = (sender.to_address(), target.to_address());
+        let msg = match crate::message::from_bytes(&body) {
+            Ok(msg) => Payload::from_box(msg),
+            Err(_) => Payload::new(wire_name),
+        };
+        core.dead_letter(&target, Envelope { sender, msg });
+    }
 }
 
 /// Routes messages for other processes over their connection.
@@ -182,20 +214,23 @@ impl Router {
     }
 
     /// Queues a frame for the process `node`: on its connection, in the buffer of a process that
-    /// is starting, or upstream. `false` when there is nowhere to put it.
-    fn route(&self, node: NodeId, frame: Frame) -> bool {
+    /// is starting, or upstream. The frame back when there is nowhere to put it.
+    fn route(&self, node: NodeId, frame: Frame) -> Option<Frame> {
         let peers = self.peers.read().unwrap_or_else(|e| e.into_inner());
         if let Some(peer) = peers.get(node.as_str()) {
-            return peer.tx.send(frame).is_ok();
+            return peer.tx.send(frame).err().map(|e| e.0);
         }
         if let Some(isolation) = &self.isolation
             && let Some(buffer) = isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).get_mut(node.as_str())
         {
             buffer.push(frame);
-            return true;
+            return None;
         }
         drop(peers);
-        self.upstream.as_ref().is_some_and(|peer| peer.tx.send(frame).is_ok())
+        match &self.upstream {
+            Some(peer) => peer.tx.send(frame).err().map(|e| e.0),
+            None => Some(frame),
+        }
     }
 
     /// A process connected: what was sent to it while it started goes first, in order.
@@ -220,13 +255,7 @@ impl Router {
         self.peers.write().unwrap_or_else(|e| e.into_inner()).remove(node);
         let buffered = isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).remove(node).unwrap_or_default();
         for frame in buffered {
-            if let Frame::Envelope { sender, wire_name, .. } = frame {
-                tracing::debug!(target_actor = %child.address, message = %wire_name, "dead letter: the process never started");
-                if let Some(route) = core.resolve(&sender.to_address()) {
-                    route.target_gone(&child.address);
-                }
-                core.dead_letters.fetch_add(1, Ordering::Relaxed);
-            }
+            undelivered(&core, frame);
         }
         if let Some(name) = &child.global_name {
             core.names.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
@@ -273,7 +302,7 @@ impl Remote for Router {
             wire_name: wire_name.to_owned(),
             body,
         };
-        if !self.route(to.node(), frame) {
+        if self.route(to.node(), frame).is_some() {
             core.dead_letter(to, Envelope { sender, msg });
         }
     }
@@ -413,12 +442,32 @@ async fn serve_client(
         };
         match frame {
             Ok(Frame::Envelope { sender, target, wire_name, body }) => {
-                deliver_incoming(&core, sender, target, wire_name, &body)
+                if target.node == core.node.as_str() {
+                    deliver_incoming(&core, sender, target, wire_name, &body);
+                } else {
+                    // For another process: passed on as it came, so the node need not know the
+                    // type; if there is nowhere to pass it, it is a dead letter like any other.
+                    let node_id = NodeId::intern(&target.node);
+                    let frame = Frame::Envelope { sender, target, wire_name, body };
+                    if let Some(frame) = node.router.route(node_id, frame) {
+                        undelivered(&core, frame);
+                    }
+                }
             }
             Ok(Frame::Gone { to, target }) => target_gone(&core, &to, &target),
             Ok(Frame::Request { id, request }) => {
                 let response = match request {
-                    Request::Create { actor_type, global_name } => create(&system, &core, actor_type, global_name),
+                    Request::Create { actor_type, global_name } => {
+                        // A constructor may take long: not on the thread every connection shares.
+                        let (system, core, peer) = (system.clone(), core.clone(), peer.clone());
+                        tokio::task::spawn_blocking(move || {
+                            let response = create(&system, &core, actor_type, global_name);
+                            let _ = peer
+                                .tx
+                                .send(Frame::Response { id, response: response.map_err(|f| encode_failure(&f)) });
+                        });
+                        continue;
+                    }
                     Request::Status => Ok(Reply::Status(node.status(&system))),
                     Request::Shutdown => {
                         // The main thread stops the actors, answers and ends the process.
@@ -668,10 +717,20 @@ fn run_node() -> Result<()> {
                 }
             };
             loop {
-                let Ok((stream, from)) = listener.accept().await else { continue };
+                let (stream, from) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of descriptors, say: wait rather than spin.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
                 let (system, shared, cookie) = (system.clone(), shared.clone(), cookie.clone());
                 tokio::spawn(async move {
-                    let mut conn = wire::frame(stream, max_frame);
+                    // Small frames until the peer has proved it knows the cookie: a stranger cannot
+                    // make the node reserve large buffers.
+                    let mut conn = wire::frame(stream, wire::HANDSHAKE_MAX_FRAME);
                     let handshake = wire::handshake_accept(&mut conn, &shared.identity, &cookie);
                     let client = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
                         Ok(Ok(identity)) => identity,
@@ -684,16 +743,20 @@ fn run_node() -> Result<()> {
                             return;
                         }
                     };
+                    conn.codec_mut().set_max_frame_length(max_frame);
                     let (sink, stream) = conn.split();
                     let (tx, rx) = mpsc::unbounded_channel();
-                    let writer = tokio::spawn(write_frames(sink, rx));
+                    let (stop_writer, stop) = oneshot::channel();
+                    let writer = tokio::spawn(write_frames(sink, rx, stop, Arc::downgrade(&system.core)));
                     let peer = Peer { tx };
                     shared.router.connected(&client.node, peer.clone());
                     shared.clients.fetch_add(1, Ordering::Relaxed);
                     let core = system.core.clone();
                     serve_client(core, system, shared, stream, peer, client.node).await;
-                    // Later messages for that client are dead letters, not queued for nobody.
-                    writer.abort();
+                    // What was queued for that client, and anything sent to it later, becomes a
+                    // dead letter: nothing is queued for nobody.
+                    let _ = stop_writer.send(());
+                    let _ = writer.await;
                 });
             }
         });
@@ -752,6 +815,8 @@ pub(crate) struct TcpClient {
     shutdown_timeout: Duration,
     /// Cleared when the connection to the node is lost.
     connected: Arc<std::sync::atomic::AtomicBool>,
+    /// Set once this process has asked the node to shut down.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl TcpClient {
@@ -778,6 +843,20 @@ impl TcpClient {
         let me = Identity { node: node_name, program: program.clone(), build: build.clone(), pid: std::process::id() };
         let isolated_actor =
             isolated.as_ref().map(|node| WireAddress { node: node.clone().into(), id: crate::system::FIRST_ACTOR_ID });
+        let local = ThreadedSystem::new(NodeId::intern(&me.node), Some(1), shutdown_timeout)?;
+        // An isolated actor exists before its process connects: the node sends what was waiting
+        // for it as soon as the handshake is done, and a constructor that fails means the process
+        // never connects, so the node turns what waited into dead letters.
+        if let Some(role) = role {
+            let Some(new) = NewActor::by_name(&role.actor_type) else {
+                return Err(Error::UnknownActorType { name: role.actor_type, system: local.core.node });
+            };
+            let (address, _, failed) = local.core.create(&role.parent, new, ActorOptions::default());
+            if let Some(details) = failed {
+                return Err(Error::ConstructorPanicked { actor: Box::leak(role.actor_type.into_boxed_str()), details });
+            }
+            tracing::info!(actor = %address, pid = std::process::id(), "isolated actor started");
+        }
         let (conn, node) = match isolated {
             None => net.block_on(connect_or_start(&settings, &me))?,
             Some(_) => net.block_on(async {
@@ -796,28 +875,17 @@ impl TcpClient {
                 node_pid: node.pid,
             });
         }
-        let local = ThreadedSystem::new(NodeId::intern(&me.node), Some(1), shutdown_timeout)?;
         let (sink, stream) = conn.split();
         let (tx, rx) = mpsc::unbounded_channel();
-        let writer = net.spawn(write_frames(sink, rx));
+        let (stop_writer, stop) = oneshot::channel();
+        let writer = net.spawn(write_frames(sink, rx, stop, Arc::downgrade(&local.core)));
         let upstream = Peer { tx };
         let router = Router::new(Some(upstream.clone()), settings.max_frame(), None, isolated_actor);
         let _ = local.core.remote.set(router);
-        // An isolated actor exists before anything is read: the node sends what was waiting for it
-        // as soon as the handshake is done.
-        if let Some(role) = role {
-            let Some(new) = NewActor::by_name(&role.actor_type) else {
-                return Err(Error::UnknownActorType { name: role.actor_type, system: local.core.node });
-            };
-            let (address, _, failed) = local.core.create(&role.parent, new, ActorOptions::default());
-            if let Some(details) = failed {
-                return Err(Error::ConstructorPanicked { actor: Box::leak(role.actor_type.into_boxed_str()), details });
-            }
-            tracing::info!(actor = %address, pid = std::process::id(), "isolated actor started");
-        }
-        let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         let connected = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let reader = read_from_node(local.core.clone(), stream, pending.clone(), address.to_string(), writer);
+        let reader =
+            read_from_node(local.core.clone(), stream, pending.clone(), address.to_string(), writer, stop_writer);
         let still = connected.clone();
         net.spawn(async move {
             reader.await;
@@ -833,27 +901,40 @@ impl TcpClient {
             next_request: AtomicU64::new(1),
             shutdown_timeout,
             connected,
+            closed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
+    /// Sends a request to the node and waits for its answer. The wait needs no runtime (so it
+    /// works from a blocking task too); a lost connection ends it at once.
     fn request(&self, request: Request, timeout: Duration) -> Result<Reply> {
-        ensure_blocking_allowed("request")?;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::ShutDown(self.node));
+        }
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            // Registered under the same lock the reader clears when the connection goes, so
+            // no request can slip in after that and wait for nothing.
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(pending) = pending.as_mut() else { return Err(Error::ConnectionLost(self.address.clone())) };
+            pending.insert(id, tx);
+        }
+        let forget = || {
+            if let Some(pending) = self.pending.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                pending.remove(&id);
+            }
+        };
         if self.upstream.tx.send(Frame::Request { id, request }).is_err() {
+            forget();
             return Err(Error::ConnectionLost(self.address.clone()));
         }
-        let guard = self.net.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(net) = guard.as_ref() else { return Err(Error::ShutDown(self.node)) };
-        let handle = net.handle().clone();
-        drop(guard);
-        match handle.block_on(async { tokio::time::timeout(timeout, rx).await }) {
-            Ok(Ok(Ok(reply))) => Ok(reply),
-            Ok(Ok(Err(failure))) => Err(self.failure(decode_failure(&failure))),
-            Ok(Err(_)) => Err(Error::ConnectionLost(self.address.clone())),
-            Err(_) => {
-                self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        match rx.recv_timeout(timeout) {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(failure)) => Err(self.failure(decode_failure(&failure))),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::ConnectionLost(self.address.clone())),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                forget();
                 Err(Error::Timeout(timeout))
             }
         }
@@ -879,6 +960,7 @@ async fn read_from_node(
     pending: Pending,
     address: String,
     writer: tokio::task::JoinHandle<()>,
+    stop_writer: oneshot::Sender<()>,
 ) {
     loop {
         let frame = match stream.next().await {
@@ -895,7 +977,8 @@ async fn read_from_node(
             }
             Ok(Frame::Gone { to, target }) => target_gone(&core, &to, &target),
             Ok(Frame::Response { id, response }) => {
-                if let Some(tx) = pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id) {
+                let waiting = pending.lock().unwrap_or_else(|e| e.into_inner()).as_mut().and_then(|p| p.remove(&id));
+                if let Some(tx) = waiting {
                     let _ = tx.send(response);
                 }
             }
@@ -908,8 +991,10 @@ async fn read_from_node(
     }
     // Whoever waits for an answer learns the connection is gone: requests and asks fail now, and
     // later sends become dead letters (the writer is stopped, so nothing is queued for nobody).
-    writer.abort();
-    pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    let _ = stop_writer.send(());
+    let _ = writer.await;
+    // Whoever waits for an answer learns now; later requests fail at once.
+    *pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
     let slots: Vec<_> = core.remote_slots.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
     for slot in slots {
         slot.connection_lost(&address);
@@ -932,13 +1017,38 @@ async fn connect_or_start(settings: &TcpSettings, me: &Identity) -> Result<(Conn
             });
         }
     }
-    let log = start_node(settings)?;
+    let (log, mut child) = start_node(settings)?;
+    let joined = wait_for_started_node(settings, me, &cookie, &log).await;
+    match joined {
+        Ok(joined) => {
+            // Reaped when it ends, so that a node stopped while this process runs leaves no zombie.
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
+            Ok(joined)
+        }
+        Err(e) => {
+            // Never a node left behind that nobody can reach or stop.
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(e)
+        }
+    }
+}
+
+async fn wait_for_started_node(
+    settings: &TcpSettings,
+    me: &Identity,
+    cookie: &str,
+    log: &std::path::Path,
+) -> Result<(Connection, Identity)> {
+    let address = settings.admin_address();
     let deadline = Instant::now() + NODE_START_TIMEOUT;
     // While it starts, what the node logs is shown here too: a node that cannot start says why
     // where its starter can see it.
     let mut shown = 0;
     let mut show_log = || {
-        if let Ok(text) = std::fs::read(&log)
+        if let Ok(text) = std::fs::read(log)
             && text.len() > shown
         {
             use std::io::Write;
@@ -950,11 +1060,11 @@ async fn connect_or_start(settings: &TcpSettings, me: &Identity) -> Result<(Conn
         match tokio::net::TcpStream::connect(address).await {
             Ok(stream) => {
                 show_log();
-                return handshake(stream, settings, me, &cookie).await;
+                return handshake(stream, settings, me, cookie).await;
             }
             Err(e) if Instant::now() >= deadline => {
                 show_log();
-                let tail = std::fs::read_to_string(&log).unwrap_or_default();
+                let tail = std::fs::read_to_string(log).unwrap_or_default();
                 return Err(Error::NodeUnavailable {
                     address: address.to_string(),
                     details: format!("the node started but never listened ({e}); its log {}: {tail}", log.display()),
@@ -984,8 +1094,9 @@ async fn handshake(
     }
 }
 
-/// Starts the node program detached, its output in a log file; returns the log's path.
-fn start_node(settings: &TcpSettings) -> Result<PathBuf> {
+/// Starts the node program detached, its output in a log file; returns the log's path and the
+/// process.
+fn start_node(settings: &TcpSettings) -> Result<(PathBuf, std::process::Child)> {
     let program = match &settings.node_program {
         Some(program) => program.clone(),
         None => std::env::current_exe()?,
@@ -1003,13 +1114,9 @@ fn start_node(settings: &TcpSettings) -> Result<PathBuf> {
         .stdin(std::process::Stdio::null())
         .stdout(log_file.try_clone()?)
         .stderr(log_file);
-    let mut child = command.spawn()?;
+    let child = command.spawn()?;
     tracing::info!(program = %program.display(), pid = child.id(), log = %log.display(), "started a node");
-    // Reaped when it ends, so that a node stopped while this process runs leaves no zombie.
-    std::thread::spawn(move || {
-        let _ = child.wait();
-    });
-    Ok(log)
+    Ok((log, child))
 }
 
 impl SystemImpl for TcpClient {
@@ -1099,12 +1206,19 @@ impl SystemImpl for TcpClient {
     }
 
     fn shutdown(&self) -> Result<()> {
-        let result = match self.request(Request::Shutdown, self.shutdown_timeout + Duration::from_secs(5)) {
+        if self.closed.load(Ordering::Acquire) {
+            // Asked before: nothing left to stop.
+            return Ok(());
+        }
+        // The node gives its actors up to 10 s and its isolated processes 5 s more.
+        let wait = self.shutdown_timeout.max(Duration::from_secs(10)).saturating_add(Duration::from_secs(10));
+        let result = match self.request(Request::Shutdown, wait) {
             Ok(_) => Ok(()),
             // Asked twice, or the node already gone: nothing left to stop.
             Err(Error::ConnectionLost(_)) | Err(Error::ShutDown(_)) => Ok(()),
             Err(e) => Err(e),
         };
+        self.closed.store(true, Ordering::Release);
         let _ = SystemImpl::shutdown(&self.local);
         if let Some(net) = self.net.lock().unwrap_or_else(|e| e.into_inner()).take() {
             net.shutdown_background();
