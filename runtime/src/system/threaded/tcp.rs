@@ -112,6 +112,7 @@ async fn write_frames(
 ) {
     'writing: loop {
         let first = tokio::select! {
+            biased;
             frame = rx.recv() => match frame { Some(frame) => frame, None => break 'writing },
             _ = &mut stop => break 'writing,
         };
