@@ -105,13 +105,26 @@ type Reply = Result<Payload>;
 
 /// The one-shot endpoint an `ask` waits on.
 struct ReplySlot {
-    tx: Mutex<Option<oneshot::Sender<Reply>>>,
+    tx: Mutex<Option<SlotTx>>,
+}
+
+/// Who waits at a reply slot: a future, or a thread blocked on a channel (no runtime between).
+enum SlotTx {
+    Async(oneshot::Sender<Reply>),
+    Blocking(std::sync::mpsc::SyncSender<Reply>),
 }
 
 impl ReplySlot {
+    fn new(tx: SlotTx) -> Self {
+        ReplySlot { tx: Mutex::new(Some(tx)) }
+    }
+
     fn fill(&self, result: Result<Payload>) -> std::result::Result<(), Result<Payload>> {
         match self.tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            Some(tx) => tx.send(result),
+            Some(SlotTx::Async(tx)) => tx.send(result),
+            Some(SlotTx::Blocking(tx)) => tx.try_send(result).map_err(|e| match e {
+                std::sync::mpsc::TrySendError::Full(r) | std::sync::mpsc::TrySendError::Disconnected(r) => r,
+            }),
             None => Err(result),
         }
     }
@@ -475,7 +488,7 @@ impl Core {
 
     fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
         let (tx, rx) = oneshot::channel();
-        let slot = Arc::new(ReplySlot { tx: Mutex::new(Some(tx)) });
+        let slot = Arc::new(ReplySlot::new(SlotTx::Async(tx)));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         // A reply from another process names the slot by id only: keep it findable until the
         // ask ends.

@@ -1158,7 +1158,24 @@ impl SystemImpl for TcpClient {
     }
 
     fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> Result<Payload> {
-        SystemImpl::ask(&self.local, to, msg, timeout)
+        crate::system::ensure_blocking_allowed("ask")?;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::ShutDown(self.node));
+        }
+        // The caller waits on a channel the reply slot fills directly: no runtime task between
+        // the network thread and this one.
+        let core = &self.local.core;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let slot = Arc::new(super::ReplySlot::new(super::SlotTx::Blocking(tx)));
+        let id = core.next_id.fetch_add(1, Ordering::Relaxed);
+        core.remote_slots.lock().unwrap_or_else(|e| e.into_inner()).insert(id, slot.clone());
+        let _forget_when_done = super::RemoteSlot { slots: core.remote_slots.clone(), id };
+        let from = ActorAddress::new(core.node, id, Some(slot));
+        core.send(to, Envelope { sender: from, msg });
+        match rx.recv_timeout(timeout) {
+            Ok(reply) => reply,
+            Err(_) => Err(Error::Timeout(timeout)),
+        }
     }
 
     fn ask_async(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
