@@ -394,10 +394,17 @@ fn bounce(core: &Core, to: &ActorAddress, env: Envelope, details: String) {
 
 /// An envelope that arrived: decoded by this program's registry and delivered, or returned to its
 /// sender as a `PoisonMessage` naming the type this program cannot read.
-fn deliver_incoming(core: &Core, sender: WireAddress, target: WireAddress, wire_name: String, body: &[u8]) {
+fn deliver_incoming(
+    core: &Core,
+    inbox: &mut Inbox,
+    sender: WireAddress,
+    target: WireAddress,
+    wire_name: String,
+    body: &[u8],
+) {
     let (sender, target) = (sender.to_address(), target.to_address());
     match crate::message::from_bytes(body) {
-        Ok(msg) => core.send(&target, Envelope { sender, msg: Payload::from_box(msg) }),
+        Ok(msg) => inbox.push(core, target, Envelope { sender, msg: Payload::from_box(msg) }),
         Err(e) => {
             let details = format!("{} cannot read a `{wire_name}`: {e}", core.node);
             tracing::warn!(%sender, %target, %details, "undecodable message");
@@ -406,6 +413,63 @@ fn deliver_incoming(core: &Core, sender: WireAddress, target: WireAddress, wire_
             }
             let poison = PoisonMessage { message: None, message_type: wire_name, details };
             core.send(&sender, Envelope { sender: target, msg: Payload::new(poison) });
+        }
+    }
+}
+
+/// Envelopes that arrived together for one actor, handed over in one go: the actor's mailbox is
+/// locked (and the actor woken) once per burst, not once per message. Order is kept: a burst is
+/// handed over before anything for another target, and before the reader waits for more.
+#[derive(Default)]
+struct Inbox {
+    target: Option<ActorAddress>,
+    envs: Vec<Envelope>,
+}
+
+impl Inbox {
+    fn push(&mut self, core: &Core, target: ActorAddress, env: Envelope) {
+        if self.target.as_ref() != Some(&target) {
+            self.flush(core);
+            self.target = Some(target);
+        }
+        self.envs.push(env);
+        if self.envs.len() >= 256 {
+            self.flush(core);
+        }
+    }
+
+    fn flush(&mut self, core: &Core) {
+        let Some(target) = self.target.take() else { return };
+        if target.node() != core.node {
+            for env in self.envs.drain(..) {
+                core.send(&target, env);
+            }
+            return;
+        }
+        match core.resolve(&target) {
+            Some(route) => route.deliver_all(&mut self.envs, &mut |env, why| core.refused(&target, env, why)),
+            None => {
+                for env in self.envs.drain(..) {
+                    core.dead_letter(&target, env);
+                }
+            }
+        }
+    }
+}
+
+/// The next frame: at once if one is already there; otherwise what has arrived is handed over
+/// first, then the reader waits.
+async fn next_frame(
+    stream: &mut SplitStream<Connection>,
+    core: &Core,
+    inbox: &mut Inbox,
+) -> Option<std::result::Result<bytes::BytesMut, std::io::Error>> {
+    use futures_util::FutureExt;
+    match stream.next().now_or_never() {
+        Some(item) => item,
+        None => {
+            inbox.flush(core);
+            stream.next().await
         }
     }
 }
@@ -432,8 +496,9 @@ async fn serve_client(
     peer: Peer,
     client: String,
 ) {
+    let mut inbox = Inbox::default();
     loop {
-        let frame = match stream.next().await {
+        let frame = match next_frame(&mut stream, &core, &mut inbox).await {
             Some(Ok(bytes)) => wire::decode(&bytes),
             Some(Err(e)) => {
                 tracing::warn!(%client, error = %e, "dropping a connection after a bad frame");
@@ -441,11 +506,15 @@ async fn serve_client(
             }
             None => break,
         };
+        if !matches!(frame, Ok(Frame::Envelope { .. })) {
+            inbox.flush(&core);
+        }
         match frame {
             Ok(Frame::Envelope { sender, target, wire_name, body }) => {
                 if target.node == core.node.as_str() {
-                    deliver_incoming(&core, sender, target, wire_name, &body);
+                    deliver_incoming(&core, &mut inbox, sender, target, wire_name, &body);
                 } else {
+                    inbox.flush(&core);
                     // For another process: passed on as it came, so the node need not know the
                     // type; if there is nowhere to pass it, it is a dead letter like any other.
                     let node_id = NodeId::intern(&target.node);
@@ -488,6 +557,7 @@ async fn serve_client(
             }
         }
     }
+    inbox.flush(&core);
     node.router.peers.write().unwrap_or_else(|e| e.into_inner()).remove(&client);
     node.router.isolated_gone(&client);
     node.clients.fetch_sub(1, Ordering::Relaxed);
@@ -963,8 +1033,9 @@ async fn read_from_node(
     writer: tokio::task::JoinHandle<()>,
     stop_writer: oneshot::Sender<()>,
 ) {
+    let mut inbox = Inbox::default();
     loop {
-        let frame = match stream.next().await {
+        let frame = match next_frame(&mut stream, &core, &mut inbox).await {
             Some(Ok(bytes)) => wire::decode(&bytes),
             Some(Err(e)) => {
                 tracing::warn!(node = %address, error = %e, "bad frame from the node; dropping the connection");
@@ -972,9 +1043,12 @@ async fn read_from_node(
             }
             None => break,
         };
+        if !matches!(frame, Ok(Frame::Envelope { .. })) {
+            inbox.flush(&core);
+        }
         match frame {
             Ok(Frame::Envelope { sender, target, wire_name, body }) => {
-                deliver_incoming(&core, sender, target, wire_name, &body)
+                deliver_incoming(&core, &mut inbox, sender, target, wire_name, &body)
             }
             Ok(Frame::Gone { to, target }) => target_gone(&core, &to, &target),
             Ok(Frame::Response { id, response }) => {
@@ -990,6 +1064,7 @@ async fn read_from_node(
             }
         }
     }
+    inbox.flush(&core);
     // Whoever waits for an answer learns the connection is gone: requests and asks fail now, and
     // later sends become dead letters (the writer is stopped, so nothing is queued for nobody).
     let _ = stop_writer.send(());
