@@ -463,3 +463,18 @@ fn shutdown_async_from_async_code_stops_the_node() {
     runtime.block_on(async move { system.shutdown_async().await }).unwrap();
     assert!(wait_gone(guard.pid, Duration::from_secs(10)), "the node ends");
 }
+
+#[test]
+fn a_program_that_merely_inherits_the_node_environment_does_not_become_a_node() {
+    // As if an actor in a node had started the program: the role marker is set, but it names
+    // another parent, so the program runs as itself.
+    let port = free_port();
+    let output = std::process::Command::new(NODE_PROGRAM)
+        .env("THESPIAN_ROLE", "node")
+        .env("THESPIAN_ROLE_PARENT", "1")
+        .env("THESPIAN_ADMIN_PORT", port.to_string())
+        .output()
+        .expect("the program runs");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("usage: tcp_node"), "{output:?}");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "no node listens");
+}

@@ -126,17 +126,27 @@ pub fn run_multiproc(scenario: fn(&ActorSystem)) {
             }
         }
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let program = std::env::current_exe().expect("this test program");
-    let system = ActorSystem::builder()
-        .base(SystemBase::MultiprocTcp)
-        .admin_port(port)
-        .cookie("conformance")
-        .node_program(program)
-        .node_args(["common::thespian_node_role", "--exact", "--nocapture", "--test-threads=1"])
-        .shutdown_timeout(Duration::from_secs(20))
-        .build()
-        .expect("the node starts");
+    let start = || {
+        // A port of its own: free when asked for, though another test may take it before the
+        // node binds it — which is the one reason to try a second port.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let program = std::env::current_exe().expect("this test program");
+        ActorSystem::builder()
+            .base(SystemBase::MultiprocTcp)
+            .admin_port(port)
+            .cookie("conformance")
+            .node_program(program)
+            .node_args(["common::thespian_node_role", "--exact", "--nocapture", "--test-threads=1"])
+            .shutdown_timeout(Duration::from_secs(20))
+            .build()
+    };
+    let system = match start() {
+        Ok(system) => system,
+        Err(first) => {
+            eprintln!("starting a node failed ({first}); trying another port");
+            start().unwrap_or_else(|e| panic!("the node starts: {e} (first try: {first})"))
+        }
+    };
     let pid = system.node_status().expect("the node answers").pid;
     let node = Node { system, pid };
     scenario(&node.system);

@@ -36,6 +36,9 @@ use crate::wire::{
 
 /// The environment variables a node is started with.
 const ROLE_VAR: &str = "THESPIAN_ROLE";
+/// The pid of the process that started this one for its role: a program that merely inherited
+/// the environment (started by an actor, say) has another parent and does not take up the role.
+const ROLE_PARENT_VAR: &str = "THESPIAN_ROLE_PARENT";
 const PORT_VAR: &str = "THESPIAN_ADMIN_PORT";
 const COOKIE_VAR: &str = "THESPIAN_COOKIE";
 const MAX_FRAME_VAR: &str = "THESPIAN_MAX_FRAME";
@@ -350,6 +353,7 @@ impl Remote for Router {
         command
             .args(std::env::args_os().skip(1))
             .env(ROLE_VAR, "actor")
+            .env(ROLE_PARENT_VAR, std::process::id().to_string())
             .env(PORT_VAR, isolation.settings.admin_port.to_string())
             .env(COOKIE_VAR, isolation.settings.cookie())
             .env(MAX_FRAME_VAR, isolation.settings.max_frame().to_string())
@@ -627,6 +631,11 @@ impl NodeShared {
 
 /// If this process was started as a node, runs the node and exits; otherwise returns at once.
 pub(crate) fn run_node_if_asked() {
+    let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
+    let meant_for_me = std::env::var(ROLE_PARENT_VAR).ok().and_then(|p| p.parse::<i32>().ok()) == Some(parent);
+    if !meant_for_me {
+        return;
+    }
     match std::env::var(ROLE_VAR).as_deref() {
         Ok("node") => {}
         Ok("actor") => {
@@ -1183,6 +1192,7 @@ fn start_node(settings: &TcpSettings) -> Result<(PathBuf, std::process::Child)> 
     command
         .args(&settings.node_args)
         .env(ROLE_VAR, "node")
+        .env(ROLE_PARENT_VAR, std::process::id().to_string())
         .env(PORT_VAR, settings.admin_port.to_string())
         .env(COOKIE_VAR, settings.cookie())
         .env(MAX_FRAME_VAR, settings.max_frame().to_string())
