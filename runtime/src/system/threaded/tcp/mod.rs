@@ -1,0 +1,331 @@
+//! The `MultiprocTcp` base: a node process that hosts the actors, and the processes that join it.
+//!
+//! A node is the program itself started again with a marker in its environment; `thespian::init()`
+//! at the top of `main` turns that process into the node (detached into its own session, so it
+//! outlives the process that started it). The node runs a `Threaded` system whose identity is its
+//! admin address, and listens there. Any process joins it with
+//! `ActorSystem::builder().base(SystemBase::MultiprocTcp)`: it probes the admin port, starts the
+//! node if nobody answers, and then holds one connection to it. That process runs a small local
+//! system of its own for its reply slots and external endpoint; every address of another process
+//! is reached over the connection.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Core, Remote, ThreadedSystem};
+use crate::address::{ActorAddress, NodeId};
+use crate::context::ReplyFuture;
+use crate::error::{Error, Result};
+use crate::messages::PoisonMessage;
+use crate::payload::Payload;
+use crate::system::{ActorOptions, ActorSystemBuilder, Envelope, NewActor, SystemBase, SystemImpl, SystemStats};
+mod client;
+mod isolated;
+mod node;
+mod router;
+
+pub(crate) use client::TcpClient;
+use isolated::{IsolatedRole, run_isolated};
+use node::run_node;
+use router::{Isolation, Router};
+
+use crate::wire::{
+    self, Connection, DEFAULT_MAX_FRAME, Frame, HANDSHAKE_TIMEOUT, Identity, NodeStatus, Reply, Request, WireAddress,
+    WireError,
+};
+
+/// The environment variables a node is started with.
+const ROLE_VAR: &str = "THESPIAN_ROLE";
+/// The pid of the process that started this one for its role: a program that merely inherited
+/// the environment (started by an actor, say) has another parent and does not take up the role.
+const ROLE_PARENT_VAR: &str = "THESPIAN_ROLE_PARENT";
+const PORT_VAR: &str = "THESPIAN_ADMIN_PORT";
+const COOKIE_VAR: &str = "THESPIAN_COOKIE";
+const MAX_FRAME_VAR: &str = "THESPIAN_MAX_FRAME";
+const LOG_VAR: &str = "THESPIAN_NODE_LOG";
+const ACTOR_TYPE_VAR: &str = "THESPIAN_ACTOR_TYPE";
+const ACTOR_NODE_VAR: &str = "THESPIAN_ACTOR_NODE";
+const ACTOR_PARENT_VAR: &str = "THESPIAN_ACTOR_PARENT";
+
+/// The cookie used when none is configured: fine on a developer's machine, never on a network.
+const DEVELOPMENT_COOKIE: &str = "thespian-development-cookie";
+
+/// How long a starting process waits for the node it started.
+const NODE_START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Settings of the `MultiprocTcp` base.
+#[derive(Debug, Clone)]
+pub(crate) struct TcpSettings {
+    pub admin_port: u16,
+    pub cookie: Option<String>,
+    pub node_program: Option<PathBuf>,
+    pub node_args: Vec<String>,
+    pub max_frame: Option<usize>,
+}
+
+impl Default for TcpSettings {
+    /// The admin port is `THESPIAN_ADMIN_PORT` if set, else 1900.
+    fn default() -> Self {
+        let admin_port = std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900);
+        TcpSettings { admin_port, cookie: None, node_program: None, node_args: Vec::new(), max_frame: None }
+    }
+}
+
+impl TcpSettings {
+    fn cookie(&self) -> String {
+        self.cookie.clone().or_else(|| std::env::var(COOKIE_VAR).ok()).unwrap_or_else(|| DEVELOPMENT_COOKIE.to_owned())
+    }
+
+    fn max_frame(&self) -> usize {
+        self.max_frame.unwrap_or(DEFAULT_MAX_FRAME)
+    }
+
+    fn admin_address(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.admin_port))
+    }
+}
+
+/// Why a node refused a request, as it travels back.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Failure {
+    UnknownActorType(String),
+    ConstructorPanicked { actor: String, details: String },
+    InvalidGlobalName,
+    ShuttingDown,
+    Other(String),
+}
+
+/// Requests waiting for the node's answer, by request id.
+type Pending = Arc<Mutex<Option<HashMap<u64, std::sync::mpsc::Sender<std::result::Result<Reply, String>>>>>>;
+
+/// The sending half of a connection: frames queued for its writer task.
+#[derive(Clone)]
+struct Peer {
+    tx: mpsc::UnboundedSender<Frame>,
+}
+
+/// Writes queued frames, as many per write as are waiting: no acknowledgement per message. When
+/// the connection fails or `stop` fires, the queue is closed (later sends fail, so they become dead
+/// letters) and whatever it still holds is handed to `core` as undelivered.
+async fn write_frames(
+    mut sink: SplitSink<Connection, Bytes>,
+    mut rx: mpsc::UnboundedReceiver<Frame>,
+    mut stop: oneshot::Receiver<()>,
+    core: std::sync::Weak<Core>,
+) {
+    'writing: loop {
+        let first = tokio::select! {
+            biased;
+            frame = rx.recv() => match frame { Some(frame) => frame, None => break 'writing },
+            _ = &mut stop => break 'writing,
+        };
+        let mut next = Some(first);
+        let mut queued = 0;
+        while let Some(frame) = next.take() {
+            match wire::encode(&frame) {
+                Ok(bytes) => {
+                    if let Err(e) = sink.feed(bytes).await {
+                        tracing::debug!(error = %e, "connection closed while writing");
+                        if let Some(core) = core.upgrade() {
+                            undelivered(&core, frame);
+                        }
+                        break 'writing;
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "a frame could not be encoded"),
+            }
+            queued += 1;
+            if queued < 256 {
+                next = rx.try_recv().ok();
+            }
+        }
+        if sink.flush().await.is_err() {
+            break 'writing;
+        }
+    }
+    rx.close();
+    let core = core.upgrade();
+    while let Ok(frame) = rx.try_recv() {
+        if let Some(core) = &core {
+            undelivered(core, frame);
+        }
+    }
+    let _ = sink.close().await;
+}
+
+/// A frame that never left: an envelope becomes a dead letter (its sender is told, if it is an
+/// `ask`), never a silent loss.
+fn undelivered(core: &Core, frame: Frame) {
+    if let Frame::Envelope { sender, target, wire_name, body } = frame {
+        let (sender, target) = (sender.to_address(), target.to_address());
+        let msg = match crate::message::from_bytes(&body) {
+            Ok(msg) => Payload::from_box(msg),
+            Err(_) => Payload::new(wire_name),
+        };
+        core.dead_letter(&target, Envelope { sender, msg });
+    }
+}
+
+/// A message that cannot travel goes back to its sender as a `PoisonMessage`, never silently.
+fn bounce(core: &Core, to: &ActorAddress, env: Envelope, details: String) {
+    tracing::warn!(target_actor = %to, %details, "message cannot be sent");
+    if env.msg.is::<PoisonMessage>() {
+        return core.dead_letter(to, env);
+    }
+    let message_type = env.msg.wire_name().to_owned();
+    let poison = PoisonMessage { message: Some(env.msg.into_box()), message_type, details };
+    core.send(&env.sender, Envelope { sender: to.without_route(), msg: Payload::new(poison) });
+}
+
+/// An envelope that arrived: decoded by this program's registry and delivered, or returned to its
+/// sender as a `PoisonMessage` naming the type this program cannot read.
+fn deliver_incoming(
+    core: &Core,
+    inbox: &mut Inbox,
+    sender: WireAddress,
+    target: WireAddress,
+    wire_name: String,
+    body: &[u8],
+) {
+    let (sender, target) = (sender.to_address(), target.to_address());
+    match crate::message::from_bytes(body) {
+        Ok(msg) => inbox.push(core, target, Envelope { sender, msg: Payload::from_box(msg) }),
+        Err(e) => {
+            let details = format!("{} cannot read a `{wire_name}`: {e}", core.node);
+            tracing::warn!(%sender, %target, %details, "undecodable message");
+            if wire_name == "thespian::PoisonMessage" {
+                return;
+            }
+            let poison = PoisonMessage { message: None, message_type: wire_name, details };
+            core.send(&sender, Envelope { sender: target, msg: Payload::new(poison) });
+        }
+    }
+}
+
+/// Envelopes that arrived together for one actor, handed over in one go: the actor's mailbox is
+/// locked (and the actor woken) once per burst, not once per message. Order is kept: a burst is
+/// handed over before anything for another target, and before the reader waits for more.
+#[derive(Default)]
+struct Inbox {
+    target: Option<ActorAddress>,
+    envs: Vec<Envelope>,
+}
+
+impl Inbox {
+    fn push(&mut self, core: &Core, target: ActorAddress, env: Envelope) {
+        if self.target.as_ref() != Some(&target) {
+            self.flush(core);
+            self.target = Some(target);
+        }
+        self.envs.push(env);
+        if self.envs.len() >= 256 {
+            self.flush(core);
+        }
+    }
+
+    fn flush(&mut self, core: &Core) {
+        let Some(target) = self.target.take() else { return };
+        if target.node() != core.node {
+            for env in self.envs.drain(..) {
+                core.send(&target, env);
+            }
+            return;
+        }
+        match core.resolve(&target) {
+            Some(route) => route.deliver_all(&mut self.envs, &mut |env, why| core.refused(&target, env, why)),
+            None => {
+                for env in self.envs.drain(..) {
+                    core.dead_letter(&target, env);
+                }
+            }
+        }
+    }
+}
+
+/// The next frame: at once if one is already there; otherwise what has arrived is handed over
+/// first, then the reader waits.
+async fn next_frame(
+    stream: &mut SplitStream<Connection>,
+    core: &Core,
+    inbox: &mut Inbox,
+) -> Option<std::result::Result<bytes::BytesMut, std::io::Error>> {
+    use futures_util::FutureExt;
+    match stream.next().now_or_never() {
+        Some(item) => item,
+        None => {
+            inbox.flush(core);
+            stream.next().await
+        }
+    }
+}
+
+/// A message sent from `to` found `target` gone: tell the endpoint here (an `ask` fails at once),
+/// or pass the news on towards the process `to` belongs to.
+fn target_gone(core: &Core, to: &WireAddress, target: &WireAddress) {
+    let (to, target) = (to.to_address(), target.to_address());
+    if to.node() == core.node {
+        if let Some(route) = core.resolve(&to) {
+            route.target_gone(&target);
+        }
+    } else if let Some(remote) = core.remote.get() {
+        remote.target_gone(&to, &target);
+    }
+}
+
+fn encode_failure(failure: &Failure) -> String {
+    rmp_serde::to_vec_named(failure).map(|b| b.iter().map(|x| format!("{x:02x}")).collect()).unwrap_or_default()
+}
+
+fn decode_failure(text: &str) -> Failure {
+    let bytes: Option<Vec<u8>> =
+        (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
+    bytes.and_then(|b| rmp_serde::from_slice(&b).ok()).unwrap_or_else(|| Failure::Other(text.to_owned()))
+}
+
+/// If this process was started as a node, runs the node and exits; otherwise returns at once.
+pub(crate) fn run_node_if_asked() {
+    let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
+    let meant_for_me = std::env::var(ROLE_PARENT_VAR).ok().and_then(|p| p.parse::<i32>().ok()) == Some(parent);
+    if !meant_for_me {
+        return;
+    }
+    match std::env::var(ROLE_VAR).as_deref() {
+        Ok("node") => {}
+        Ok("actor") => {
+            let code = match run_isolated() {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("thespian isolated actor: {e}");
+                    1
+                }
+            };
+            std::process::exit(code);
+        }
+        _ => return,
+    }
+    // Its own session: the node outlives the process (and terminal) that started it.
+    let _ = rustix::process::setsid();
+    // Its log: everything the runtime and the actors record, filtered by `RUST_LOG` (default
+    // `info`), to its standard error, which the starting process pointed at the log file.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::io::stderr).try_init();
+    let code = match run_node() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("thespian node: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
