@@ -486,17 +486,22 @@ impl Core {
         (me, is_child, None)
     }
 
-    fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
-        let (tx, rx) = oneshot::channel();
-        let slot = Arc::new(ReplySlot::new(SlotTx::Async(tx)));
+    /// A fresh reply slot: its address, and, when `remote`, a guard that keeps the slot findable
+    /// by id (all a reply from another process names it by) until the ask ends.
+    fn reply_slot(&self, tx: SlotTx, remote: bool) -> (ActorAddress, Option<RemoteSlot>) {
+        let slot = Arc::new(ReplySlot::new(tx));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        // A reply from another process names the slot by id only: keep it findable until the
-        // ask ends.
-        let remote_slots = (to.node() != self.node && self.remote.get().is_some()).then(|| {
+        let guard = remote.then(|| {
             self.remote_slots.lock().unwrap_or_else(|e| e.into_inner()).insert(id, slot.clone());
             RemoteSlot { slots: self.remote_slots.clone(), id }
         });
-        let from = ActorAddress::new(self.node, id, Some(slot));
+        (ActorAddress::new(self.node, id, Some(slot)), guard)
+    }
+
+    fn ask(&self, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
+        let (tx, rx) = oneshot::channel();
+        let remote = to.node() != self.node && self.remote.get().is_some();
+        let (from, remote_slots) = self.reply_slot(SlotTx::Async(tx), remote);
         self.send(to, Envelope { sender: from, msg });
         Box::pin(async move {
             let _forget_when_done = remote_slots;

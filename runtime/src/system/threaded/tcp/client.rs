@@ -162,34 +162,19 @@ async fn read_from_node(
     stop_writer: oneshot::Sender<()>,
 ) {
     let mut inbox = Inbox::default();
-    loop {
-        let frame = match next_frame(&mut stream, &core, &mut inbox).await {
-            Some(Ok(bytes)) => wire::decode(&bytes),
-            Some(Err(e)) => {
-                tracing::warn!(node = %address, error = %e, "bad frame from the node; dropping the connection");
-                break;
-            }
-            None => break,
-        };
-        if !matches!(frame, Ok(Frame::Envelope { .. })) {
-            inbox.flush(&core);
-        }
+    while let Some(frame) = next_frame(&mut stream, &core, &mut inbox, &address).await {
         match frame {
-            Ok(Frame::Envelope { sender, target, wire_name, body }) => {
+            Frame::Envelope { sender, target, wire_name, body } => {
                 deliver_incoming(&core, &mut inbox, sender, target, wire_name, &body)
             }
-            Ok(Frame::Gone { to, target }) => target_gone(&core, &to, &target),
-            Ok(Frame::Response { id, response }) => {
+            Frame::Gone { to, target } => target_gone(&core, &to, &target),
+            Frame::Response { id, response } => {
                 let waiting = pending.lock().unwrap_or_else(|e| e.into_inner()).as_mut().and_then(|p| p.remove(&id));
                 if let Some(tx) = waiting {
                     let _ = tx.send(response);
                 }
             }
-            Ok(other) => tracing::warn!(node = %address, frame = ?other, "unexpected frame from the node"),
-            Err(e) => {
-                tracing::warn!(node = %address, error = %e, "malformed frame from the node; dropping the connection");
-                break;
-            }
+            other => tracing::warn!(node = %address, frame = ?other, "unexpected frame from the node"),
         }
     }
     inbox.flush(&core);
@@ -341,11 +326,7 @@ impl SystemImpl for TcpClient {
                 "an actor built from a value cannot be sent to the node; create it by type (or by name)",
             ));
         }
-        let request = Request::Create { actor_type: new.type_name().to_owned(), global_name: options.global_name };
-        match self.request(request, Duration::from_secs(30))? {
-            Reply::Created(address) => Ok(address.to_address()),
-            other => Err(Error::NodeUnavailable { address: self.address.clone(), details: format!("{other:?}") }),
-        }
+        self.create_by_name(new.type_name(), options)
     }
 
     fn create_by_name(&self, wire_name: &str, options: ActorOptions) -> Result<ActorAddress> {
@@ -370,11 +351,7 @@ impl SystemImpl for TcpClient {
         // the network thread and this one.
         let core = &self.local.core;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let slot = Arc::new(super::super::ReplySlot::new(super::super::SlotTx::Blocking(tx)));
-        let id = core.next_id.fetch_add(1, Ordering::Relaxed);
-        core.remote_slots.lock().unwrap_or_else(|e| e.into_inner()).insert(id, slot.clone());
-        let _forget_when_done = super::super::RemoteSlot { slots: core.remote_slots.clone(), id };
-        let from = ActorAddress::new(core.node, id, Some(slot));
+        let (from, _forget_when_done) = core.reply_slot(super::super::SlotTx::Blocking(tx), true);
         core.send(to, Envelope { sender: from, msg });
         match rx.recv_timeout(timeout) {
             Ok(reply) => reply,

@@ -16,11 +16,9 @@ pub(super) fn run_isolated() -> Result<()> {
     let parent = var(ACTOR_PARENT_VAR)?;
     let me = format!("{node}/{}", crate::system::FIRST_ACTOR_ID);
     // Its records go to the node's log (this process's standard error), tagged with the actor.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let tag = me.clone();
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(log_filter())
         .with_ansi(false)
         .with_writer(move || Tagged { tag: tag.clone(), out: std::io::stderr() })
         .try_init();
@@ -28,14 +26,11 @@ pub(super) fn run_isolated() -> Result<()> {
         Some((node, id)) => ActorAddress::new(NodeId::intern(node), id.parse().unwrap_or(0), None),
         None => return Err(Error::Unsupported("an isolated actor's parent address is malformed")),
     };
-    let settings = TcpSettings {
-        admin_port: std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900),
-        cookie: std::env::var(COOKIE_VAR).ok(),
-        node_program: None,
-        node_args: Vec::new(),
-        max_frame: std::env::var(MAX_FRAME_VAR).ok().and_then(|m| m.parse().ok()),
-    };
-    let client = TcpClient::join(settings, Duration::from_secs(10), Some(IsolatedRole { node, actor_type, parent }))?;
+    let client = TcpClient::join(
+        TcpSettings::from_env(),
+        Duration::from_secs(10),
+        Some(IsolatedRole { node, actor_type, parent }),
+    )?;
     let core = client.local.core.clone();
     loop {
         if !client.connected.load(Ordering::Acquire) {

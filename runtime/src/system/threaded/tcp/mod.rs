@@ -82,6 +82,15 @@ impl Default for TcpSettings {
 }
 
 impl TcpSettings {
+    /// The settings a node or an isolated actor's process was started with.
+    fn from_env() -> Self {
+        TcpSettings {
+            cookie: std::env::var(COOKIE_VAR).ok(),
+            max_frame: std::env::var(MAX_FRAME_VAR).ok().and_then(|m| m.parse().ok()),
+            ..TcpSettings::default()
+        }
+    }
+
     fn cookie(&self) -> String {
         self.cookie.clone().or_else(|| std::env::var(COOKIE_VAR).ok()).unwrap_or_else(|| DEVELOPMENT_COOKIE.to_owned())
     }
@@ -252,19 +261,38 @@ impl Inbox {
     }
 }
 
-/// The next frame: at once if one is already there; otherwise what has arrived is handed over
-/// first, then the reader waits.
-async fn next_frame(
-    stream: &mut SplitStream<Connection>,
-    core: &Core,
-    inbox: &mut Inbox,
-) -> Option<std::result::Result<bytes::BytesMut, std::io::Error>> {
+/// What the node's processes log: `RUST_LOG`, or `info`.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+}
+
+/// The next frame, decoded: at once if one is already there; otherwise what has arrived is handed
+/// over first, then the reader waits. Envelopes stay in `inbox`; anything else hands it over
+/// first, so order is kept. `None` when the connection ends, or brings a bad frame (logged; the
+/// connection is then dropped).
+async fn next_frame(stream: &mut SplitStream<Connection>, core: &Core, inbox: &mut Inbox, peer: &str) -> Option<Frame> {
     use futures_util::FutureExt;
-    match stream.next().now_or_never() {
+    let item = match stream.next().now_or_never() {
         Some(item) => item,
         None => {
             inbox.flush(core);
             stream.next().await
+        }
+    };
+    let decoded = match item? {
+        Ok(bytes) => wire::decode(&bytes),
+        Err(e) => Err(e.into()),
+    };
+    match decoded {
+        Ok(frame) => {
+            if !matches!(frame, Frame::Envelope { .. }) {
+                inbox.flush(core);
+            }
+            Some(frame)
+        }
+        Err(e) => {
+            tracing::warn!(%peer, error = %e, "dropping a connection after a bad frame");
+            None
         }
     }
 }
@@ -317,9 +345,11 @@ pub(crate) fn run_node_if_asked() {
     let _ = rustix::process::setsid();
     // Its log: everything the runtime and the actors record, filtered by `RUST_LOG` (default
     // `info`), to its standard error, which the starting process pointed at the log file.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(log_filter())
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .try_init();
     let code = match run_node() {
         Ok(()) => 0,
         Err(e) => {

@@ -12,20 +12,9 @@ async fn serve_client(
     client: String,
 ) {
     let mut inbox = Inbox::default();
-    loop {
-        let frame = match next_frame(&mut stream, &core, &mut inbox).await {
-            Some(Ok(bytes)) => wire::decode(&bytes),
-            Some(Err(e)) => {
-                tracing::warn!(%client, error = %e, "dropping a connection after a bad frame");
-                break;
-            }
-            None => break,
-        };
-        if !matches!(frame, Ok(Frame::Envelope { .. })) {
-            inbox.flush(&core);
-        }
+    while let Some(frame) = next_frame(&mut stream, &core, &mut inbox, &client).await {
         match frame {
-            Ok(Frame::Envelope { sender, target, wire_name, body }) => {
+            Frame::Envelope { sender, target, wire_name, body } => {
                 if target.node == core.node.as_str() {
                     deliver_incoming(&core, &mut inbox, sender, target, wire_name, &body);
                 } else {
@@ -39,8 +28,8 @@ async fn serve_client(
                     }
                 }
             }
-            Ok(Frame::Gone { to, target }) => target_gone(&core, &to, &target),
-            Ok(Frame::Request { id, request }) => {
+            Frame::Gone { to, target } => target_gone(&core, &to, &target),
+            Frame::Request { id, request } => {
                 let response = match request {
                     Request::Create { actor_type, global_name } => {
                         // A constructor may take long: not on the thread every connection shares.
@@ -62,12 +51,8 @@ async fn serve_client(
                 };
                 let _ = peer.tx.send(Frame::Response { id, response: response.map_err(|f| encode_failure(&f)) });
             }
-            Ok(other) => {
+            other => {
                 tracing::warn!(%client, frame = ?other, "unexpected frame; dropping the connection");
-                break;
-            }
-            Err(e) => {
-                tracing::warn!(%client, error = %e, "dropping a connection after a malformed frame");
                 break;
             }
         }
@@ -131,14 +116,7 @@ impl NodeShared {
 }
 
 pub(super) fn run_node() -> Result<()> {
-    let port: u16 = std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900);
-    let settings = TcpSettings {
-        admin_port: port,
-        cookie: std::env::var(COOKIE_VAR).ok(),
-        node_program: None,
-        node_args: Vec::new(),
-        max_frame: std::env::var(MAX_FRAME_VAR).ok().and_then(|m| m.parse().ok()),
-    };
+    let settings = TcpSettings::from_env();
     crate::message::check_registry()?;
     let listener = std::net::TcpListener::bind(settings.admin_address())?;
     listener.set_nonblocking(true)?;
