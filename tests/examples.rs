@@ -19,11 +19,16 @@ fn check(name: &str, expected: &str) {
     for args in [&[][..], &["--threaded"][..], &["--multiproc"][..]] {
         // Each run gets its own admin port; the example shuts its node down at the end.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // The node's log goes to a folder of this run's own, removed afterwards.
+        let tmp = std::env::temp_dir().join(format!("thespian-example-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&tmp).expect("a temporary folder");
         let out = Command::new(example(name))
             .args(args)
             .env("THESPIAN_ADMIN_PORT", port.to_string())
+            .env("TMPDIR", &tmp)
             .output()
             .expect("run example");
+        let _ = std::fs::remove_dir_all(&tmp);
         assert!(out.status.success(), "{name} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{name} {args:?}");
         if args == ["--multiproc"] {

@@ -56,13 +56,17 @@ fn kill(pid: u32) {
 struct NodeGuard {
     system: Option<ActorSystem>,
     pid: u32,
+    log: Option<String>,
 }
 
 impl NodeGuard {
     fn start(port: u16) -> Self {
-        let system = builder(port).build().expect("the node starts");
-        let pid = system.node_status().expect("the node answers").pid;
-        NodeGuard { system: Some(system), pid }
+        Self::of(builder(port).build().expect("the node starts"))
+    }
+
+    fn of(system: ActorSystem) -> Self {
+        let status = system.node_status().expect("the node answers");
+        NodeGuard { system: Some(system), pid: status.pid, log: status.log }
     }
 
     fn system(&self) -> &ActorSystem {
@@ -80,6 +84,14 @@ impl Drop for NodeGuard {
         if !wait_gone(self.pid, Duration::from_secs(5)) {
             kill(self.pid);
             wait_gone(self.pid, Duration::from_secs(5));
+        }
+        // The node's log is kept when the test failed: it may say why.
+        match &self.log {
+            Some(log) if std::thread::panicking() => eprintln!("the node's log: {log}"),
+            Some(log) => {
+                let _ = std::fs::remove_file(log);
+            }
+            None => {}
         }
     }
 }
@@ -294,9 +306,8 @@ fn a_rebuilt_program_is_not_served_by_a_node_running_its_old_build() {
     let copy = dir.join("tcp_node");
     std::fs::copy(NODE_PROGRAM, &copy).unwrap();
     let port = free_port();
-    let system = builder(port).node_program(&copy).build().unwrap();
-    let pid = system.node_status().unwrap().pid;
-    let guard = NodeGuard { system: Some(system), pid };
+    let guard = NodeGuard::of(builder(port).node_program(&copy).build().unwrap());
+    let pid = guard.pid;
     // ...which is then "rebuilt": same path, new build stamp.
     let later = std::time::SystemTime::now() + Duration::from_secs(3600);
     std::fs::File::open(&copy).unwrap().set_modified(later).unwrap();
@@ -477,4 +488,95 @@ fn a_program_that_merely_inherits_the_node_environment_does_not_become_a_node() 
         .expect("the program runs");
     assert!(String::from_utf8_lossy(&output.stderr).contains("usage: tcp_node"), "{output:?}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "no node listens");
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        let mut fields = stat.rsplit(')').next().unwrap_or("").split_whitespace();
+        let state = fields.next();
+        if fields.next().and_then(|p| p.parse::<u32>().ok()) == Some(pid) && state != Some("Z") {
+            children.push(child);
+        }
+    }
+    children
+}
+
+fn signal(pid: u32, signal: rustix::process::Signal) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(pid, signal);
+    }
+}
+
+#[test]
+fn a_process_that_stops_reading_makes_its_senders_messages_come_back_not_memory_grow() {
+    use tcp_actors::{Flood, Flooder, Returned, WhichProcess};
+    let port = free_port();
+    let guard = NodeGuard::of(builder(port).send_queue_limit(256 * 1024).build().expect("the node starts"));
+    let system = guard.system();
+    let slow = system.create_actor::<tcp_actors::Isolated>().unwrap();
+    let slow_pid: u32 = system.ask(&slow, WhichProcess, ASK).unwrap();
+    // It stops reading: what the node sends it piles up, first in the kernel, then in the node.
+    signal(slow_pid, rustix::process::Signal::STOP);
+    let flooder = system.create_actor::<Flooder>().unwrap();
+    system.tell(&flooder, Flood { to: slow.address().clone(), n: 20_000, size: 1024 }).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (returned, reason) = loop {
+        let answer: String = system.ask(&flooder, Returned, ASK).unwrap();
+        let (count, reason) = answer.split_once('|').unwrap();
+        if count != "0" {
+            break (count.parse::<u64>().unwrap(), reason.to_owned());
+        }
+        assert!(Instant::now() < deadline, "nothing came back although the peer stopped reading");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(returned > 0);
+    assert!(reason.contains("not keeping up"), "{reason}");
+    kill(slow_pid);
+}
+
+#[test]
+fn an_isolated_actor_whose_process_never_connects_is_killed_and_reported() {
+    use tcp_actors::{ExitedCount, StartStuck, Supervisor};
+    let port = free_port();
+    let guard = NodeGuard::of(
+        builder(port).isolated_start_timeout(Duration::from_millis(300)).build().expect("the node starts"),
+    );
+    let system = guard.system();
+    let supervisor = system.create_actor::<Supervisor>().unwrap();
+    let _stuck: ActorAddress = system.ask(&supervisor, StartStuck, ASK).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while system.ask::<u32, _, _>(&supervisor, ExitedCount, ASK).unwrap() != 1 {
+        assert!(Instant::now() < deadline, "the parent was never told its child did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !children_of(guard.pid).is_empty() {
+        assert!(Instant::now() < deadline, "the process that never connected is still there");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn an_isolated_actors_isolated_child_runs_in_a_process_of_its_own() {
+    use tcp_actors::{ExitedCount, StartChild, WhichProcess};
+    let port = free_port();
+    let guard = NodeGuard::start(port);
+    let system = guard.system();
+    let parent = system.create_actor::<tcp_actors::Isolated>().unwrap();
+    let parent_pid: u32 = system.ask(&parent, WhichProcess, ASK).unwrap();
+    let child = Addr::<tcp_actors::Isolated>::unchecked(system.ask(&parent, StartChild, ASK).unwrap());
+    let child_pid: u32 = system.ask(&child, WhichProcess, ASK).unwrap();
+    assert!(![parent_pid, guard.pid, std::process::id()].contains(&child_pid), "a process of its own");
+    // What its parent sent before it connected came first.
+    assert_eq!(system.ask::<String, _, _>(&child, "second".to_owned(), ASK).unwrap(), "first,second");
+    kill(child_pid);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while system.ask::<u32, _, _>(&parent, ExitedCount, ASK).unwrap() != 1 {
+        assert!(Instant::now() < deadline, "the isolated parent was never told its child died");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

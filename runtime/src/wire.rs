@@ -20,7 +20,7 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 use crate::address::{ActorAddress, NodeId};
 
 /// The protocol version this build speaks. A peer speaking another one is refused.
-pub(crate) const PROTOCOL_VERSION: u32 = 1;
+pub(crate) const PROTOCOL_VERSION: u32 = 2;
 
 /// The default maximum frame: a message larger than this is refused before it is buffered.
 pub const DEFAULT_MAX_FRAME: usize = 64 * 1024 * 1024;
@@ -71,7 +71,8 @@ impl WireAddress {
     }
 }
 
-/// Everything that travels on a connection.
+/// Everything that travels on a connection, except envelopes: those have an encoding of their
+/// own (see the outbox of the `MultiprocTcp` base), as they travel by the million.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Frame {
     /// The first frame each side sends.
@@ -83,15 +84,6 @@ pub(crate) enum Frame {
     },
     /// The handshake failed: why. The connection closes after it.
     Refused { reason: String },
-    /// A message for an actor (or a reply slot) of the receiving side.
-    Envelope {
-        sender: WireAddress,
-        target: WireAddress,
-        wire_name: String,
-        /// The message, encoded by the sender's registry (one binary value, not a list of numbers).
-        #[serde(with = "serde_bytes")]
-        body: Vec<u8>,
-    },
     /// A message from `to` could not be delivered because `target` has gone: an `ask` waiting
     /// at `to` fails at once.
     Gone { to: WireAddress, target: WireAddress },
@@ -106,6 +98,10 @@ pub(crate) enum Frame {
 pub(crate) enum Request {
     /// Create a top-level actor of a registered type.
     Create { actor_type: String, global_name: Option<String> },
+    /// Start an isolated actor's own isolated child in a process of its own, under the identity
+    /// the asking process chose (one under its own). Not answered: the parent hears of the
+    /// child's end as of any isolated child's.
+    Spawn { node: String, actor_type: String, parent: WireAddress, global_name: Option<String> },
     /// Stop every actor and the node.
     Shutdown,
     /// The node's counters and facts.

@@ -116,6 +116,7 @@ pub fn run_multiproc(scenario: fn(&ActorSystem)) {
     struct Node {
         system: ActorSystem,
         pid: u32,
+        log: Option<String>,
     }
     impl Drop for Node {
         fn drop(&mut self) {
@@ -123,6 +124,14 @@ pub fn run_multiproc(scenario: fn(&ActorSystem)) {
             let gone = eventually(Duration::from_secs(5), || !alive(self.pid));
             if !gone && let Some(pid) = rustix::process::Pid::from_raw(self.pid as i32) {
                 let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+            // The node's log is kept when the scenario failed: it may say why.
+            match &self.log {
+                Some(log) if std::thread::panicking() => eprintln!("the node's log: {log}"),
+                Some(log) => {
+                    let _ = std::fs::remove_file(log);
+                }
+                None => {}
             }
         }
     }
@@ -147,8 +156,8 @@ pub fn run_multiproc(scenario: fn(&ActorSystem)) {
             start().unwrap_or_else(|e| panic!("the node starts: {e} (first try: {first})"))
         }
     };
-    let pid = system.node_status().expect("the node answers").pid;
-    let node = Node { system, pid };
+    let status = system.node_status().expect("the node answers");
+    let node = Node { system, pid: status.pid, log: status.log };
     scenario(&node.system);
 }
 

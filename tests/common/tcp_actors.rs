@@ -136,6 +136,7 @@ pub struct Abort;
 #[derive(Default)]
 pub struct Isolated {
     seen: Vec<String>,
+    exited: u32,
 }
 
 #[actor(name = "test::Isolated", process)]
@@ -155,6 +156,24 @@ impl Isolated {
     fn abort(&mut self, _m: Abort) {
         std::process::abort();
     }
+
+    /// An isolated child of its own: in a process of its own too.
+    #[handler]
+    fn start(&mut self, _m: StartChild, cx: &mut Context<'_>) -> ActorAddress {
+        let child = cx.create_actor::<Isolated>().into_address();
+        cx.send(&child, "first".to_owned());
+        child
+    }
+
+    #[handler]
+    fn exited(&mut self, _m: ChildActorExited) {
+        self.exited += 1;
+    }
+
+    #[handler]
+    fn count(&mut self, _m: ExitedCount) -> u32 {
+        self.exited
+    }
 }
 
 /// Starts an isolated child and counts its exits.
@@ -172,8 +191,18 @@ pub struct Supervisor {
     exited: u32,
 }
 
+/// Starts an isolated child whose process never connects.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::StartStuck")]
+pub struct StartStuck;
+
 #[actor(name = "test::Supervisor")]
 impl Supervisor {
+    #[handler]
+    fn start_stuck(&mut self, _m: StartStuck, cx: &mut Context<'_>) -> ActorAddress {
+        cx.create_actor::<Stuck>().into_address()
+    }
+
     #[handler]
     fn start(&mut self, _m: StartChild, cx: &mut Context<'_>) -> ActorAddress {
         let child = cx.create_actor::<Isolated>().into_address();
@@ -208,5 +237,67 @@ impl Fragile {
     #[handler]
     fn any(&mut self, text: String) -> String {
         text
+    }
+}
+
+/// An isolated actor whose constructor never returns: its process never connects.
+pub struct Stuck;
+
+impl Default for Stuck {
+    fn default() -> Self {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+        Stuck
+    }
+}
+
+#[actor(name = "test::Stuck", process)]
+impl Stuck {
+    #[handler]
+    fn any(&mut self, text: String) -> String {
+        text
+    }
+}
+
+/// Tells a `Flooder` to send `n` blobs of `size` bytes to `to`.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Flood")]
+pub struct Flood {
+    pub to: ActorAddress,
+    pub n: u64,
+    pub size: usize,
+}
+
+/// Asks a `Flooder` how many of its messages came back, and why the first did.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Returned")]
+pub struct Returned;
+
+/// Sends floods and counts what comes back as poison.
+#[derive(Default)]
+pub struct Flooder {
+    returned: u64,
+    first_reason: String,
+}
+
+#[actor(name = "test::Flooder")]
+impl Flooder {
+    #[handler]
+    fn flood(&mut self, flood: Flood, cx: &mut Context<'_>) {
+        for _ in 0..flood.n {
+            cx.send(&flood.to, Blob { bytes: vec![7; flood.size] });
+        }
+    }
+
+    #[handler]
+    fn poison(&mut self, poison: PoisonMessage) {
+        if self.returned == 0 {
+            self.first_reason = poison.details.clone();
+        }
+        self.returned += 1;
+    }
+
+    #[handler]
+    fn returned(&mut self, _m: Returned) -> String {
+        format!("{}|{}", self.returned, self.first_reason)
     }
 }

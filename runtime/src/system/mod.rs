@@ -475,6 +475,21 @@ impl ActorSystemBuilder {
         self
     }
 
+    /// How many bytes may wait to be written to one connection before messages to it are
+    /// refused (they come back to their sender as `PoisonMessage`); default 128 MiB. A process at
+    /// the other end that stops reading cannot make the sender grow without bound.
+    pub fn send_queue_limit(mut self, bytes: usize) -> Self {
+        self.tcp.send_queue_limit = Some(bytes);
+        self
+    }
+
+    /// How long a node waits for an isolated actor's process to start and connect (default 30 s);
+    /// one that does not is killed, and its parent gets `ChildActorExited`.
+    pub fn isolated_start_timeout(mut self, timeout: Duration) -> Self {
+        self.tcp.isolated_start_timeout = Some(timeout);
+        self
+    }
+
     /// Starts the system. Fails if two message or actor types share a wire name.
     pub fn build(self) -> Result<ActorSystem> {
         crate::message::check_registry()?;

@@ -74,12 +74,10 @@ impl TcpClient {
                 node_pid: node.pid,
             });
         }
-        let (sink, stream) = conn.split();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (stop_writer, stop) = oneshot::channel();
-        let writer = net.spawn(write_frames(sink, rx, stop, Arc::downgrade(&local.core)));
-        let upstream = Peer { tx };
-        let router = Router::new(Some(upstream.clone()), settings.max_frame(), None, isolated_actor);
+        let upstream = Outbox::new(settings.send_queue_limit());
+        let (stream, writer, stop_writer) =
+            open(conn, settings.max_frame(), upstream.clone(), Arc::downgrade(&local.core), net.handle());
+        let router = Router::new(Some(upstream.clone()), &settings, None, isolated_actor);
         let _ = local.core.remote.set(router);
         let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         let connected = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -124,7 +122,7 @@ impl TcpClient {
                 pending.remove(&id);
             }
         };
-        if self.upstream.tx.send(Frame::Request { id, request }).is_err() {
+        if self.upstream.frame(&Frame::Request { id, request }).is_err() {
             forget();
             return Err(Error::ConnectionLost(self.address.clone()));
         }
@@ -155,17 +153,26 @@ impl TcpClient {
 /// A client's side of its connection: envelopes to its local endpoints, answers to its requests.
 async fn read_from_node(
     core: Arc<Core>,
-    mut stream: SplitStream<Connection>,
+    mut stream: Reader,
     pending: Pending,
     address: String,
     writer: tokio::task::JoinHandle<()>,
     stop_writer: oneshot::Sender<()>,
 ) {
     let mut inbox = Inbox::default();
-    while let Some(frame) = next_frame(&mut stream, &core, &mut inbox, &address).await {
+    let mut table = NodeTable::new();
+    while let Some(incoming) = next_frame(&mut stream, &mut table, &core, &mut inbox, &address).await {
+        let frame = match incoming {
+            Incoming::Envelope(env) => {
+                deliver_incoming(&core, &mut inbox, env);
+                continue;
+            }
+            Incoming::Frame(frame) => frame,
+        };
         match frame {
-            Frame::Envelope { sender, target, wire_name, body } => {
-                deliver_incoming(&core, &mut inbox, sender, target, wire_name, &body)
+            Frame::Refused { reason } => {
+                tracing::error!(node = %address, %reason, "the node refused this process");
+                break;
             }
             Frame::Gone { to, target } => target_gone(&core, &to, &target),
             Frame::Response { id, response } => {
@@ -297,13 +304,11 @@ fn start_node(settings: &TcpSettings) -> Result<(PathBuf, std::process::Child)> 
         .args(&settings.node_args)
         .env(ROLE_VAR, "node")
         .env(ROLE_PARENT_VAR, std::process::id().to_string())
-        .env(PORT_VAR, settings.admin_port.to_string())
-        .env(COOKIE_VAR, settings.cookie())
-        .env(MAX_FRAME_VAR, settings.max_frame().to_string())
         .env(LOG_VAR, &log)
         .stdin(std::process::Stdio::null())
         .stdout(log_file.try_clone()?)
         .stderr(log_file);
+    settings.pass_on(&mut command);
     let child = command.spawn()?;
     tracing::info!(program = %program.display(), pid = child.id(), log = %log.display(), "started a node");
     Ok((log, child))

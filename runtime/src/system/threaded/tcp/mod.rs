@@ -16,11 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::{Core, Remote, ThreadedSystem};
 use crate::address::{ActorAddress, NodeId};
@@ -32,11 +30,13 @@ use crate::system::{ActorOptions, ActorSystemBuilder, Envelope, NewActor, System
 mod client;
 mod isolated;
 mod node;
+mod outbox;
 mod router;
 
 pub(crate) use client::TcpClient;
 use isolated::{IsolatedRole, run_isolated};
 use node::run_node;
+use outbox::{ENVELOPE_MARK, EnvelopeIn, NodeTable, Outbox, Refused};
 use router::{Isolation, Router};
 
 use crate::wire::{
@@ -52,6 +52,8 @@ const ROLE_PARENT_VAR: &str = "THESPIAN_ROLE_PARENT";
 const PORT_VAR: &str = "THESPIAN_ADMIN_PORT";
 const COOKIE_VAR: &str = "THESPIAN_COOKIE";
 const MAX_FRAME_VAR: &str = "THESPIAN_MAX_FRAME";
+const SEND_QUEUE_VAR: &str = "THESPIAN_SEND_QUEUE_LIMIT";
+const ISOLATED_START_VAR: &str = "THESPIAN_ISOLATED_START_MS";
 const LOG_VAR: &str = "THESPIAN_NODE_LOG";
 const ACTOR_TYPE_VAR: &str = "THESPIAN_ACTOR_TYPE";
 const ACTOR_NODE_VAR: &str = "THESPIAN_ACTOR_NODE";
@@ -59,6 +61,9 @@ const ACTOR_PARENT_VAR: &str = "THESPIAN_ACTOR_PARENT";
 
 /// The cookie used when none is configured: fine on a developer's machine, never on a network.
 const DEVELOPMENT_COOKIE: &str = "thespian-development-cookie";
+
+/// How long a node waits, by default, for an isolated actor's process to connect.
+const ISOLATED_START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a starting process waits for the node it started.
 const NODE_START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -71,13 +76,23 @@ pub(crate) struct TcpSettings {
     pub node_program: Option<PathBuf>,
     pub node_args: Vec<String>,
     pub max_frame: Option<usize>,
+    pub send_queue_limit: Option<usize>,
+    pub isolated_start_timeout: Option<Duration>,
 }
 
 impl Default for TcpSettings {
     /// The admin port is `THESPIAN_ADMIN_PORT` if set, else 1900.
     fn default() -> Self {
         let admin_port = std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900);
-        TcpSettings { admin_port, cookie: None, node_program: None, node_args: Vec::new(), max_frame: None }
+        TcpSettings {
+            admin_port,
+            cookie: None,
+            node_program: None,
+            node_args: Vec::new(),
+            max_frame: None,
+            send_queue_limit: None,
+            isolated_start_timeout: None,
+        }
     }
 }
 
@@ -87,6 +102,11 @@ impl TcpSettings {
         TcpSettings {
             cookie: std::env::var(COOKIE_VAR).ok(),
             max_frame: std::env::var(MAX_FRAME_VAR).ok().and_then(|m| m.parse().ok()),
+            send_queue_limit: std::env::var(SEND_QUEUE_VAR).ok().and_then(|m| m.parse().ok()),
+            isolated_start_timeout: std::env::var(ISOLATED_START_VAR)
+                .ok()
+                .and_then(|m| m.parse().ok())
+                .map(Duration::from_millis),
             ..TcpSettings::default()
         }
     }
@@ -97,6 +117,24 @@ impl TcpSettings {
 
     fn max_frame(&self) -> usize {
         self.max_frame.unwrap_or(DEFAULT_MAX_FRAME)
+    }
+
+    fn send_queue_limit(&self) -> usize {
+        self.send_queue_limit.unwrap_or(outbox::DEFAULT_SEND_QUEUE_LIMIT)
+    }
+
+    fn isolated_start_timeout(&self) -> Duration {
+        self.isolated_start_timeout.unwrap_or(ISOLATED_START_TIMEOUT)
+    }
+
+    /// The settings a node passes on to the processes it starts.
+    fn pass_on(&self, command: &mut std::process::Command) {
+        command
+            .env(PORT_VAR, self.admin_port.to_string())
+            .env(COOKIE_VAR, self.cookie())
+            .env(MAX_FRAME_VAR, self.max_frame().to_string())
+            .env(SEND_QUEUE_VAR, self.send_queue_limit().to_string())
+            .env(ISOLATED_START_VAR, self.isolated_start_timeout().as_millis().to_string());
     }
 
     fn admin_address(&self) -> SocketAddr {
@@ -117,72 +155,41 @@ pub(crate) enum Failure {
 /// Requests waiting for the node's answer, by request id.
 type Pending = Arc<Mutex<Option<HashMap<u64, std::sync::mpsc::Sender<std::result::Result<Reply, String>>>>>>;
 
-/// The sending half of a connection: frames queued for its writer task.
-#[derive(Clone)]
-struct Peer {
-    tx: mpsc::UnboundedSender<Frame>,
-}
+/// The sending half of a connection (or of an isolated actor's process that is starting).
+type Peer = Arc<Outbox>;
 
-/// Writes queued frames, as many per write as are waiting: no acknowledgement per message. When
-/// the connection fails or `stop` fires, the queue is closed (later sends fail, so they become dead
-/// letters) and whatever it still holds is handed to `core` as undelivered.
-async fn write_frames(
-    mut sink: SplitSink<Connection, Bytes>,
-    mut rx: mpsc::UnboundedReceiver<Frame>,
-    mut stop: oneshot::Receiver<()>,
+/// The reading half of a connection, after the handshake.
+type Reader = tokio_util::codec::Framed<tokio::net::tcp::OwnedReadHalf, tokio_util::codec::LengthDelimitedCodec>;
+
+/// A connection whose handshake is done, put to work: its reading half is returned, and a writer
+/// task sends what is queued in `outbox` until `stop` fires or the connection fails.
+fn open(
+    conn: Connection,
+    max_frame: usize,
+    outbox: Peer,
     core: std::sync::Weak<Core>,
-) {
-    'writing: loop {
-        let first = tokio::select! {
-            biased;
-            frame = rx.recv() => match frame { Some(frame) => frame, None => break 'writing },
-            _ = &mut stop => break 'writing,
-        };
-        let mut next = Some(first);
-        let mut queued = 0;
-        while let Some(frame) = next.take() {
-            match wire::encode(&frame) {
-                Ok(bytes) => {
-                    if let Err(e) = sink.feed(bytes).await {
-                        tracing::debug!(error = %e, "connection closed while writing");
-                        if let Some(core) = core.upgrade() {
-                            undelivered(&core, frame);
-                        }
-                        break 'writing;
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "a frame could not be encoded"),
-            }
-            queued += 1;
-            if queued < 256 {
-                next = rx.try_recv().ok();
-            }
-        }
-        if sink.flush().await.is_err() {
-            break 'writing;
-        }
-    }
-    rx.close();
-    let core = core.upgrade();
-    while let Ok(frame) = rx.try_recv() {
-        if let Some(core) = &core {
-            undelivered(core, frame);
-        }
-    }
-    let _ = sink.close().await;
+    runtime: &tokio::runtime::Handle,
+) -> (Reader, tokio::task::JoinHandle<()>, oneshot::Sender<()>) {
+    let parts = conn.into_parts();
+    let (read, write) = parts.io.into_split();
+    let codec = tokio_util::codec::LengthDelimitedCodec::builder().max_frame_length(max_frame).new_codec();
+    // Whatever the peer sent right after its handshake is already here, and is read first.
+    let mut reading = tokio_util::codec::FramedParts::new::<bytes::Bytes>(read, codec);
+    reading.read_buf = parts.read_buf;
+    let reader = tokio_util::codec::Framed::from_parts(reading);
+    let (stop_writer, stop) = oneshot::channel();
+    let writer = runtime.spawn(outbox::write_outbox(outbox, write, stop, core));
+    (reader, writer, stop_writer)
 }
 
-/// A frame that never left: an envelope becomes a dead letter (its sender is told, if it is an
-/// `ask`), never a silent loss.
-fn undelivered(core: &Core, frame: Frame) {
-    if let Frame::Envelope { sender, target, wire_name, body } = frame {
-        let (sender, target) = (sender.to_address(), target.to_address());
-        let msg = match crate::message::from_bytes(&body) {
-            Ok(msg) => Payload::from_box(msg),
-            Err(_) => Payload::new(wire_name),
-        };
-        core.dead_letter(&target, Envelope { sender, msg });
-    }
+/// An envelope that never left: a dead letter (its sender is told, if it is an `ask`), never a
+/// silent loss.
+fn undelivered(core: &Core, env: EnvelopeIn) {
+    let msg = match crate::message::from_bytes(env.body()) {
+        Ok(msg) => Payload::from_box(msg),
+        Err(_) => Payload::new(env.wire_name().to_owned()),
+    };
+    core.dead_letter(&env.target, Envelope { sender: env.sender, msg });
 }
 
 /// A message that cannot travel goes back to its sender as a `PoisonMessage`, never silently.
@@ -198,25 +205,18 @@ fn bounce(core: &Core, to: &ActorAddress, env: Envelope, details: String) {
 
 /// An envelope that arrived: decoded by this program's registry and delivered, or returned to its
 /// sender as a `PoisonMessage` naming the type this program cannot read.
-fn deliver_incoming(
-    core: &Core,
-    inbox: &mut Inbox,
-    sender: WireAddress,
-    target: WireAddress,
-    wire_name: String,
-    body: &[u8],
-) {
-    let (sender, target) = (sender.to_address(), target.to_address());
-    match crate::message::from_bytes(body) {
-        Ok(msg) => inbox.push(core, target, Envelope { sender, msg: Payload::from_box(msg) }),
+fn deliver_incoming(core: &Core, inbox: &mut Inbox, env: EnvelopeIn) {
+    match crate::message::from_bytes(env.body()) {
+        Ok(msg) => inbox.push(core, env.target, Envelope { sender: env.sender, msg: Payload::from_box(msg) }),
         Err(e) => {
+            let wire_name = env.wire_name().to_owned();
             let details = format!("{} cannot read a `{wire_name}`: {e}", core.node);
-            tracing::warn!(%sender, %target, %details, "undecodable message");
+            tracing::warn!(sender = %env.sender, target = %env.target, %details, "undecodable message");
             if wire_name == "thespian::PoisonMessage" {
                 return;
             }
             let poison = PoisonMessage { message: None, message_type: wire_name, details };
-            core.send(&sender, Envelope { sender: target, msg: Payload::new(poison) });
+            core.send(&env.sender, Envelope { sender: env.target, msg: Payload::new(poison) });
         }
     }
 }
@@ -266,11 +266,23 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
     tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
 }
 
+/// What arrives on a connection.
+enum Incoming {
+    Envelope(EnvelopeIn),
+    Frame(Frame),
+}
+
 /// The next frame, decoded: at once if one is already there; otherwise what has arrived is handed
 /// over first, then the reader waits. Envelopes stay in `inbox`; anything else hands it over
 /// first, so order is kept. `None` when the connection ends, or brings a bad frame (logged; the
 /// connection is then dropped).
-async fn next_frame(stream: &mut SplitStream<Connection>, core: &Core, inbox: &mut Inbox, peer: &str) -> Option<Frame> {
+async fn next_frame(
+    stream: &mut Reader,
+    table: &mut NodeTable<'static>,
+    core: &Core,
+    inbox: &mut Inbox,
+    peer: &str,
+) -> Option<Incoming> {
     use futures_util::FutureExt;
     let item = match stream.next().now_or_never() {
         Some(item) => item,
@@ -279,16 +291,24 @@ async fn next_frame(stream: &mut SplitStream<Connection>, core: &Core, inbox: &m
             stream.next().await
         }
     };
-    let decoded = match item? {
-        Ok(bytes) => wire::decode(&bytes),
-        Err(e) => Err(e.into()),
+    let bytes = match item? {
+        Ok(bytes) => bytes.freeze(),
+        Err(e) => {
+            tracing::warn!(%peer, error = %e, "dropping a connection after a bad frame");
+            return None;
+        }
+    };
+    let decoded = if bytes.first() == Some(&ENVELOPE_MARK) {
+        table.decode(bytes).map(Incoming::Envelope)
+    } else {
+        wire::decode(&bytes).map(Incoming::Frame)
     };
     match decoded {
-        Ok(frame) => {
-            if !matches!(frame, Frame::Envelope { .. }) {
+        Ok(incoming) => {
+            if matches!(incoming, Incoming::Frame(_)) {
                 inbox.flush(core);
             }
-            Some(frame)
+            Some(incoming)
         }
         Err(e) => {
             tracing::warn!(%peer, error = %e, "dropping a connection after a bad frame");

@@ -7,27 +7,27 @@ async fn serve_client(
     core: Arc<Core>,
     system: Arc<ThreadedSystem>,
     node: Arc<NodeShared>,
-    mut stream: SplitStream<Connection>,
+    mut stream: Reader,
     peer: Peer,
     client: String,
 ) {
     let mut inbox = Inbox::default();
-    while let Some(frame) = next_frame(&mut stream, &core, &mut inbox, &client).await {
-        match frame {
-            Frame::Envelope { sender, target, wire_name, body } => {
-                if target.node == core.node.as_str() {
-                    deliver_incoming(&core, &mut inbox, sender, target, wire_name, &body);
-                } else {
-                    inbox.flush(&core);
-                    // For another process: passed on as it came, so the node need not know the
-                    // type; if there is nowhere to pass it, it is a dead letter like any other.
-                    let node_id = NodeId::intern(&target.node);
-                    let frame = Frame::Envelope { sender, target, wire_name, body };
-                    if let Some(frame) = node.router.route(node_id, frame) {
-                        undelivered(&core, frame);
-                    }
-                }
+    let mut table = NodeTable::new();
+    while let Some(incoming) = next_frame(&mut stream, &mut table, &core, &mut inbox, &client).await {
+        let frame = match incoming {
+            Incoming::Envelope(env) if env.target.node() == core.node => {
+                deliver_incoming(&core, &mut inbox, env);
+                continue;
             }
+            Incoming::Envelope(env) => {
+                // For another process: passed on as it came.
+                inbox.flush(&core);
+                node.router.forward(&core, env);
+                continue;
+            }
+            Incoming::Frame(frame) => frame,
+        };
+        match frame {
             Frame::Gone { to, target } => target_gone(&core, &to, &target),
             Frame::Request { id, request } => {
                 let response = match request {
@@ -36,10 +36,13 @@ async fn serve_client(
                         let (system, core, peer) = (system.clone(), core.clone(), peer.clone());
                         tokio::task::spawn_blocking(move || {
                             let response = create(&system, &core, actor_type, global_name);
-                            let _ = peer
-                                .tx
-                                .send(Frame::Response { id, response: response.map_err(|f| encode_failure(&f)) });
+                            let _ =
+                                peer.frame(&Frame::Response { id, response: response.map_err(|f| encode_failure(&f)) });
                         });
+                        continue;
+                    }
+                    Request::Spawn { node: child, actor_type, parent, global_name } => {
+                        spawn_for(&core, &node.router, &client, child, &actor_type, parent.to_address(), global_name);
                         continue;
                     }
                     Request::Status => Ok(Reply::Status(node.status(&system))),
@@ -49,7 +52,7 @@ async fn serve_client(
                         continue;
                     }
                 };
-                let _ = peer.tx.send(Frame::Response { id, response: response.map_err(|f| encode_failure(&f)) });
+                let _ = peer.frame(&Frame::Response { id, response: response.map_err(|f| encode_failure(&f)) });
             }
             other => {
                 tracing::warn!(%client, frame = ?other, "unexpected frame; dropping the connection");
@@ -58,10 +61,35 @@ async fn serve_client(
         }
     }
     inbox.flush(&core);
-    node.router.peers.write().unwrap_or_else(|e| e.into_inner()).remove(&client);
+    node.router.disconnected(&client, &peer);
     node.router.isolated_gone(&client);
     node.clients.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!(%client, "client disconnected");
+}
+
+/// An isolated actor asks for an isolated child: started like any, under the identity it chose —
+/// which must be one under its own, so no process can take another's name.
+fn spawn_for(
+    core: &Core,
+    router: &Router,
+    requester: &str,
+    child: String,
+    actor_type: &str,
+    parent: ActorAddress,
+    global_name: Option<String>,
+) {
+    let under_requester = child.strip_prefix(requester).is_some_and(|rest| rest.starts_with("/proc-"));
+    let started =
+        under_requester && router.spawn_isolated(core, child.clone(), &parent, actor_type, global_name).is_some();
+    if !started {
+        tracing::warn!(%requester, %child, actor_type, "refused to start an isolated actor's process");
+        let address = ActorAddress::new(NodeId::intern(&child), crate::system::FIRST_ACTOR_ID, None);
+        let note = Envelope {
+            sender: core.system.clone(),
+            msg: Payload::new(crate::messages::ChildActorExited { child: address }),
+        };
+        core.send(&parent, note);
+    }
 }
 
 fn create(
@@ -125,25 +153,26 @@ pub(super) fn run_node() -> Result<()> {
     let identity = Identity { node: node_id.clone(), program, build, pid: std::process::id() };
     let system = Arc::new(ThreadedSystem::new(NodeId::intern(&node_id), None, Duration::from_secs(10))?);
     tracing::info!(node = %node_id, pid = std::process::id(), program = %identity.program, build = %identity.build, "node started");
+    let net = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .thread_name("thespian-net")
+        .build()?;
     let isolation = Isolation {
         node_id: node_id.clone(),
         settings: settings.clone(),
         program: std::env::current_exe()?,
         next: AtomicU64::new(1),
         core: std::sync::OnceLock::new(),
-        expected: Mutex::new(HashMap::new()),
+        runtime: net.handle().clone(),
+        expected: Mutex::new(std::collections::HashSet::new()),
         children: Mutex::new(HashMap::new()),
     };
     let _ = isolation.core.set(Arc::downgrade(&system.core));
-    let router = Router::new(None, settings.max_frame(), Some(isolation), None);
+    let router = Router::new(None, &settings, Some(isolation), None);
     let _ = system.core.remote.set(router.clone());
     let (stop_tx, stop_rx) = std::sync::mpsc::channel();
     let shared = Arc::new(NodeShared { router, identity, clients: AtomicU64::new(0), stop: Mutex::new(stop_tx) });
-    let net = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .thread_name("thespian-net")
-        .build()?;
     let cookie = settings.cookie();
     let max_frame = settings.max_frame();
     {
@@ -183,13 +212,15 @@ pub(super) fn run_node() -> Result<()> {
                             return;
                         }
                     };
-                    conn.codec_mut().set_max_frame_length(max_frame);
-                    let (sink, stream) = conn.split();
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    let (stop_writer, stop) = oneshot::channel();
-                    let writer = tokio::spawn(write_frames(sink, rx, stop, Arc::downgrade(&system.core)));
-                    let peer = Peer { tx };
-                    shared.router.connected(&client.node, peer.clone());
+                    let Some(peer) = shared.router.outbox_for(&client.node) else {
+                        let reason = format!("a process named {} is connected already", client.node);
+                        tracing::warn!(%from, %reason, "refused a connection");
+                        let _ = wire::write(&mut conn, &Frame::Refused { reason }).await;
+                        return;
+                    };
+                    let core = Arc::downgrade(&system.core);
+                    let (stream, writer, stop_writer) =
+                        open(conn, max_frame, peer.clone(), core, &tokio::runtime::Handle::current());
                     shared.clients.fetch_add(1, Ordering::Relaxed);
                     let core = system.core.clone();
                     serve_client(core, system, shared, stream, peer, client.node).await;
@@ -235,7 +266,7 @@ pub(super) fn run_node() -> Result<()> {
         Ok(()) => Ok(Reply::ShutDown),
         Err(e) => Err(encode_failure(&Failure::Other(e.to_string()))),
     };
-    let _ = peer.tx.send(Frame::Response { id, response });
+    let _ = peer.frame(&Frame::Response { id, response });
     // Let the answer go out before the process ends.
     drop(peer);
     std::thread::sleep(Duration::from_millis(50));

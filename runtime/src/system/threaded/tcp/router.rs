@@ -1,5 +1,7 @@
 //! Routing between processes: which connection an address of another process goes over, the
-//! frames held for an isolated actor's process while it starts, and what happens when it ends.
+//! messages held for an isolated actor's process while it starts, and what happens when it ends.
+
+use std::collections::HashSet;
 
 use super::*;
 
@@ -8,14 +10,19 @@ pub(super) struct Router {
     pub(super) this: std::sync::Weak<Router>,
     /// Where everything goes that has no connection of its own (a client's node).
     pub(super) upstream: Option<Peer>,
-    /// Connections by the identity of the process at the other end (a node's clients).
-    /// Read on every message, changed when a process connects or leaves.
+    /// Outboxes by the identity of the process at the other end: a node's clients, and the
+    /// isolated actors' processes it has started (connected or not yet). Read on every message,
+    /// changed when a process starts, connects or leaves.
     pub(super) peers: std::sync::RwLock<HashMap<String, Peer>>,
     pub(super) max_frame: usize,
+    pub(super) send_queue_limit: usize,
     /// A node's actors that run in processes of their own.
     pub(super) isolation: Option<Isolation>,
     /// In an isolated actor's process: that actor, whose exit the node reports (not this process).
     pub(super) isolated_actor: Option<WireAddress>,
+    /// In an isolated actor's process: the numbers for the processes its own isolated children
+    /// get (the node starts them).
+    next_child: AtomicU64,
 }
 
 /// What a node knows of the processes it started for isolated actors.
@@ -25,8 +32,11 @@ pub(super) struct Isolation {
     pub(super) program: PathBuf,
     pub(super) next: AtomicU64,
     pub(super) core: std::sync::OnceLock<std::sync::Weak<Core>>,
-    /// Frames for processes started but not connected yet, in the order sent.
-    pub(super) expected: Mutex<HashMap<String, Vec<Frame>>>,
+    /// The node's network runtime, for start deadlines.
+    pub(super) runtime: tokio::runtime::Handle,
+    /// Processes started but not connected yet (their outboxes are in `peers`, holding what is
+    /// sent to them meanwhile, in order).
+    pub(super) expected: Mutex<HashSet<String>>,
     pub(super) children: Mutex<HashMap<String, IsolatedChild>>,
 }
 
@@ -37,10 +47,34 @@ pub(super) struct IsolatedChild {
     pub(super) pid: Option<u32>,
 }
 
+/// Encodes a message with this program's registry into a buffer kept per thread, so a message on
+/// its way to another process costs no allocation of its own.
+fn with_encoded<R>(msg: &dyn crate::Message, f: impl FnOnce(&[u8]) -> R) -> std::result::Result<R, String> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|scratch| {
+        let mut fresh = Vec::new();
+        let mut borrowed = scratch.try_borrow_mut();
+        let buf = match &mut borrowed {
+            Ok(buf) => &mut **buf,
+            // Only if a message's own `Serialize` sends a message: then a buffer of its own.
+            Err(_) => &mut fresh,
+        };
+        buf.clear();
+        let result = rmp_serde::encode::write_named(buf, msg).map(|()| f(buf)).map_err(|e| e.to_string());
+        // A huge message leaves no huge buffer behind.
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        result
+    })
+}
+
 impl Router {
     pub(super) fn new(
         upstream: Option<Peer>,
-        max_frame: usize,
+        settings: &TcpSettings,
         isolation: Option<Isolation>,
         isolated_actor: Option<WireAddress>,
     ) -> Arc<Self> {
@@ -48,43 +82,77 @@ impl Router {
             this: this.clone(),
             upstream,
             peers: std::sync::RwLock::new(HashMap::new()),
-            max_frame,
+            max_frame: settings.max_frame(),
+            send_queue_limit: settings.send_queue_limit(),
             isolation,
             isolated_actor,
+            next_child: AtomicU64::new(1),
         })
     }
 
-    /// Queues a frame for the process `node`: on its connection, in the buffer of a process that
-    /// is starting, or upstream. The frame back when there is nowhere to put it.
-    pub(super) fn route(&self, node: NodeId, frame: Frame) -> Option<Frame> {
+    /// Runs `f` on the outbox for the process `node`: its own, or upstream. `None` when there is
+    /// none.
+    pub(super) fn with_outbox<R>(&self, node: NodeId, f: impl FnOnce(&Outbox) -> R) -> Option<R> {
         let peers = self.peers.read().unwrap_or_else(|e| e.into_inner());
         if let Some(peer) = peers.get(node.as_str()) {
-            return peer.tx.send(frame).err().map(|e| e.0);
-        }
-        if let Some(isolation) = &self.isolation
-            && let Some(buffer) = isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).get_mut(node.as_str())
-        {
-            buffer.push(frame);
-            return None;
+            return Some(f(peer));
         }
         drop(peers);
-        match &self.upstream {
-            Some(peer) => peer.tx.send(frame).err().map(|e| e.0),
-            None => Some(frame),
+        self.upstream.as_deref().map(f)
+    }
+
+    /// Queues a frame for the process `node`; `false` when there is nowhere to put it.
+    pub(super) fn route_frame(&self, node: NodeId, frame: &Frame) -> bool {
+        self.with_outbox(node, |out| out.frame(frame).is_ok()).unwrap_or(false)
+    }
+
+    /// Passes on an envelope that arrived for another process, as it came: the node need not know
+    /// its type. One that cannot be passed on goes back to its sender as a `PoisonMessage`, or
+    /// becomes a dead letter when that process has gone.
+    pub(super) fn forward(&self, core: &Core, env: EnvelopeIn) {
+        let result = self
+            .with_outbox(env.target.node(), |out| out.envelope(&env.sender, &env.target, env.wire_name(), env.body()));
+        match result {
+            Some(Ok(())) => {}
+            Some(Err(Refused::Backlog(waiting))) => {
+                let details = format!(
+                    "the connection to {} is not keeping up: {waiting} bytes are waiting (limit {})",
+                    env.target.node(),
+                    self.send_queue_limit
+                );
+                tracing::warn!(target_actor = %env.target, %details, "message cannot be passed on");
+                let message = crate::message::from_bytes(env.body()).ok();
+                let poison = PoisonMessage { message, message_type: env.wire_name().to_owned(), details };
+                core.send(&env.sender, Envelope { sender: env.target.clone(), msg: Payload::new(poison) });
+            }
+            _ => undelivered(core, env),
         }
     }
 
-    /// A process connected: what was sent to it while it started goes first, in order.
-    pub(super) fn connected(&self, node: &str, peer: Peer) {
+    /// The outbox for a process that has just connected as `node`: the one that held what was
+    /// sent to it while it started, or a new one. `None` when a process of that identity is
+    /// already connected.
+    pub(super) fn outbox_for(&self, node: &str) -> Option<Peer> {
         let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(isolation) = &self.isolation
-            && let Some(buffer) = isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).remove(node)
-        {
-            for frame in buffer {
-                let _ = peer.tx.send(frame);
+        let was_expected =
+            self.isolation.as_ref().is_some_and(|i| i.expected.lock().unwrap_or_else(|e| e.into_inner()).remove(node));
+        match peers.get(node) {
+            Some(waiting) if was_expected => Some(waiting.clone()),
+            Some(_) => None,
+            None => {
+                let outbox = Outbox::new(self.send_queue_limit);
+                peers.insert(node.to_owned(), outbox.clone());
+                Some(outbox)
             }
         }
-        peers.insert(node.to_owned(), peer);
+    }
+
+    /// A process's connection has ended: later messages to it become dead letters.
+    pub(super) fn disconnected(&self, node: &str, outbox: &Peer) {
+        let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
+        if peers.get(node).is_some_and(|current| Arc::ptr_eq(current, outbox)) {
+            peers.remove(node);
+        }
     }
 
     /// An isolated actor's process has gone (it exited, crashed or was killed; or never started):
@@ -93,10 +161,10 @@ impl Router {
         let Some(isolation) = &self.isolation else { return };
         let Some(child) = isolation.children.lock().unwrap_or_else(|e| e.into_inner()).remove(node) else { return };
         let Some(core) = isolation.core.get().and_then(std::sync::Weak::upgrade) else { return };
-        self.peers.write().unwrap_or_else(|e| e.into_inner()).remove(node);
-        let buffered = isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).remove(node).unwrap_or_default();
-        for frame in buffered {
-            undelivered(&core, frame);
+        isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).remove(node);
+        let outbox = self.peers.write().unwrap_or_else(|e| e.into_inner()).remove(node);
+        if let Some(outbox) = outbox {
+            outbox.close(Some(&core));
         }
         if let Some(name) = &child.global_name {
             core.names.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
@@ -108,77 +176,29 @@ impl Router {
         };
         core.send(&child.parent, note);
     }
-}
 
-impl Remote for Router {
-    fn send(&self, core: &Core, to: &ActorAddress, env: Envelope) {
-        let Envelope { sender, msg } = env;
-        let wire_name = msg.wire_name();
-        let body = match crate::message::to_bytes(msg.as_message()) {
-            // Room for the envelope around the body.
-            Ok(body) if body.len() + 4096 <= self.max_frame => body,
-            Ok(body) => {
-                let details = format!(
-                    "a `{wire_name}` of {} bytes is over the maximum frame of {} bytes",
-                    body.len(),
-                    self.max_frame
-                );
-                return bounce(core, to, Envelope { sender, msg }, details);
-            }
-            Err(e) => {
-                return bounce(core, to, Envelope { sender, msg }, format!("cannot serialize `{wire_name}`: {e}"));
-            }
-        };
-        if let Some(me) = &self.isolated_actor
-            && let Some(exited) = msg.downcast_ref::<crate::messages::ChildActorExited>()
-            && exited.child.id() == me.id
-            && exited.child.node().as_str() == me.node
-        {
-            // The node tells the parent when this process ends, however it ends.
-            return;
-        }
-        let frame = Frame::Envelope {
-            sender: WireAddress::of(&sender),
-            target: WireAddress::of(to),
-            wire_name: wire_name.to_owned(),
-            body,
-        };
-        if self.route(to.node(), frame).is_some() {
-            core.dead_letter(to, Envelope { sender, msg });
-        }
-    }
-
-    fn reaches(&self, node: NodeId) -> bool {
-        // A client or an isolated process hands everything to its node; a node knows its peers.
-        self.upstream.is_some()
-            || self.peers.read().unwrap_or_else(|e| e.into_inner()).contains_key(node.as_str())
-            || self
-                .isolation
-                .as_ref()
-                .is_some_and(|i| i.expected.lock().unwrap_or_else(|e| e.into_inner()).contains_key(node.as_str()))
-    }
-
-    fn target_gone(&self, sender: &ActorAddress, target: &ActorAddress) {
-        let frame = Frame::Gone { to: WireAddress::of(sender), target: WireAddress::of(target) };
-        let _ = self.route(sender.node(), frame);
-    }
-
-    fn hosts_processes(&self) -> bool {
-        self.isolation.is_some()
-    }
-
-    fn create_isolated(
+    /// Starts a process for an isolated actor named `node` (an identity under this node's), whose
+    /// parent is `parent`. Until it connects, what is sent to it waits in its outbox; if it does
+    /// not connect in time, it is killed.
+    pub(super) fn spawn_isolated(
         &self,
         core: &Core,
+        node: String,
         parent: &ActorAddress,
-        actor_type: &'static str,
+        actor_type: &str,
         global_name: Option<String>,
     ) -> Option<ActorAddress> {
         let isolation = self.isolation.as_ref()?;
-        let n = isolation.next.fetch_add(1, Ordering::Relaxed);
-        let node = format!("{}/proc-{n}", isolation.node_id);
         let address = ActorAddress::new(NodeId::intern(&node), crate::system::FIRST_ACTOR_ID, None);
-        isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).insert(node.clone(), Vec::new());
+        {
+            let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
+            if peers.contains_key(&node) {
+                tracing::warn!(%node, "an isolated actor's process of that identity exists already");
+                return None;
+            }
+            peers.insert(node.clone(), Outbox::new(self.send_queue_limit));
+            isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).insert(node.clone());
+        }
         if let Some(name) = &global_name {
             core.names.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), address.clone());
         }
@@ -191,13 +211,11 @@ impl Remote for Router {
             .args(std::env::args_os().skip(1))
             .env(ROLE_VAR, "actor")
             .env(ROLE_PARENT_VAR, std::process::id().to_string())
-            .env(PORT_VAR, isolation.settings.admin_port.to_string())
-            .env(COOKIE_VAR, isolation.settings.cookie())
-            .env(MAX_FRAME_VAR, isolation.settings.max_frame().to_string())
             .env(ACTOR_TYPE_VAR, actor_type)
             .env(ACTOR_NODE_VAR, &node)
             .env(ACTOR_PARENT_VAR, format!("{}|{}", parent.node(), parent.id()))
             .stdin(std::process::Stdio::null());
+        isolation.settings.pass_on(&mut command);
         match command.spawn() {
             Ok(mut process) => {
                 let pid = process.id();
@@ -206,10 +224,25 @@ impl Remote for Router {
                 }
                 tracing::debug!(actor = %address, actor_type, pid, "started an isolated actor's process");
                 let router = self.this.clone();
+                let watched = node.clone();
                 std::thread::spawn(move || {
                     let _ = process.wait();
                     if let Some(router) = router.upgrade() {
-                        router.isolated_gone(&node);
+                        router.isolated_gone(&watched);
+                    }
+                });
+                // One that never connects (a constructor that never returns, say) is ended.
+                let router = self.this.clone();
+                let deadline = isolation.settings.isolated_start_timeout();
+                isolation.runtime.spawn(async move {
+                    tokio::time::sleep(deadline).await;
+                    let Some(router) = router.upgrade() else { return };
+                    let Some(isolation) = &router.isolation else { return };
+                    if isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).contains(&node) {
+                        tracing::warn!(%node, pid, ?deadline, "an isolated actor's process did not start in time; killing it");
+                        if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                        }
                     }
                 });
             }
@@ -219,5 +252,107 @@ impl Remote for Router {
             }
         }
         Some(address)
+    }
+}
+
+impl Remote for Router {
+    fn send(&self, core: &Core, to: &ActorAddress, env: Envelope) {
+        let Envelope { sender, msg } = env;
+        let wire_name = msg.wire_name();
+        if let Some(me) = &self.isolated_actor
+            && let Some(exited) = msg.downcast_ref::<crate::messages::ChildActorExited>()
+            && exited.child.id() == me.id
+            && exited.child.node().as_str() == me.node
+        {
+            // The node tells the parent when this process ends, however it ends.
+            return;
+        }
+        let queued = with_encoded(msg.as_message(), |body| {
+            // Room for the envelope around the body.
+            if body.len() + 4096 > self.max_frame {
+                return Err(format!(
+                    "a `{wire_name}` of {} bytes is over the maximum frame of {} bytes",
+                    body.len(),
+                    self.max_frame
+                ));
+            }
+            match self.with_outbox(to.node(), |out| out.envelope(&sender, to, wire_name, body)) {
+                Some(Ok(())) => Ok(true),
+                Some(Err(Refused::Backlog(waiting))) => Err(format!(
+                    "the connection to {} is not keeping up: {waiting} bytes are waiting (limit {})",
+                    to.node(),
+                    self.send_queue_limit
+                )),
+                Some(Err(Refused::TooLong)) => Err(format!("`{wire_name}` or an address is too long to travel")),
+                Some(Err(Refused::Closed)) | None => Ok(false),
+            }
+        });
+        match queued {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => core.dead_letter(to, Envelope { sender, msg }),
+            Ok(Err(details)) => bounce(core, to, Envelope { sender, msg }, details),
+            Err(e) => bounce(core, to, Envelope { sender, msg }, format!("cannot serialize `{wire_name}`: {e}")),
+        }
+    }
+
+    fn reaches(&self, node: NodeId) -> bool {
+        // A client or an isolated process hands everything to its node; a node knows its peers.
+        self.upstream.is_some() || self.peers.read().unwrap_or_else(|e| e.into_inner()).contains_key(node.as_str())
+    }
+
+    fn target_gone(&self, sender: &ActorAddress, target: &ActorAddress) {
+        let frame = Frame::Gone { to: WireAddress::of(sender), target: WireAddress::of(target) };
+        let _ = self.route_frame(sender.node(), &frame);
+    }
+
+    fn hosts_processes(&self) -> bool {
+        self.isolation.is_some() || self.isolated_actor.is_some()
+    }
+
+    fn create_isolated(
+        &self,
+        core: &Core,
+        parent: &ActorAddress,
+        actor_type: &'static str,
+        global_name: Option<String>,
+    ) -> Option<ActorAddress> {
+        if let Some(isolation) = &self.isolation {
+            let n = isolation.next.fetch_add(1, Ordering::Relaxed);
+            let node = format!("{}/proc-{n}", isolation.node_id);
+            return self.spawn_isolated(core, node, parent, actor_type, global_name);
+        }
+        // An isolated actor's own isolated child: in a process of its own too, which the node
+        // starts. Its identity is chosen here, so its address is known at once; the request goes
+        // to the node ahead of anything sent to the child, on the same connection.
+        let me = self.isolated_actor.as_ref()?;
+        let upstream = self.upstream.as_ref()?;
+        let n = self.next_child.fetch_add(1, Ordering::Relaxed);
+        let node = format!("{}/proc-{n}", me.node);
+        let request = Request::Spawn {
+            node: node.clone(),
+            actor_type: actor_type.to_owned(),
+            parent: WireAddress::of(parent),
+            global_name,
+        };
+        if upstream.frame(&Frame::Request { id: 0, request }).is_err() {
+            return None;
+        }
+        Some(ActorAddress::new(NodeId::intern(&node), crate::system::FIRST_ACTOR_ID, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_process_claiming_a_connected_identity_is_refused_until_the_first_leaves() {
+        let router = Router::new(None, &TcpSettings::default(), None, None);
+        let first = router.outbox_for("127.0.0.1:1/proc-1").expect("the first is let in");
+        assert!(router.outbox_for("127.0.0.1:1/proc-1").is_none(), "the second is refused");
+        assert!(router.reaches(NodeId::intern("127.0.0.1:1/proc-1")));
+        router.disconnected("127.0.0.1:1/proc-1", &first);
+        assert!(!router.reaches(NodeId::intern("127.0.0.1:1/proc-1")));
+        assert!(router.outbox_for("127.0.0.1:1/proc-1").is_some(), "let in once the first has gone");
     }
 }
