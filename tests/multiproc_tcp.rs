@@ -580,3 +580,22 @@ fn an_isolated_actors_isolated_child_runs_in_a_process_of_its_own() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn a_node_listens_on_and_is_named_by_the_host_address_it_is_given() {
+    use tcp_actors::WhichProcess;
+    let port = free_port();
+    let host = std::net::Ipv4Addr::new(127, 0, 0, 2);
+    let guard = NodeGuard::of(builder(port).admin_host(host).build().expect("the node starts"));
+    let system = guard.system();
+    assert_eq!(system.node_status().unwrap().node, format!("127.0.0.2:{port}"));
+    // Nobody listens on the default address for that port: the node is where it was told to be.
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    // Its isolated actors' processes find it there too.
+    let far = system.create_actor::<tcp_actors::Isolated>().unwrap();
+    let far_pid: u32 = system.ask(&far, WhichProcess, ASK).unwrap();
+    assert_ne!(far_pid, guard.pid);
+    // A second process joining at that address is served by the same node.
+    let other = builder(port).admin_host(host).build().unwrap();
+    assert_eq!(other.node_status().unwrap().pid, guard.pid);
+}

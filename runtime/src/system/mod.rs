@@ -448,6 +448,20 @@ impl ActorSystemBuilder {
         self
     }
 
+    /// The address of the node's host, for `MultiprocTcp` (default `THESPIAN_ADMIN_HOST`, else
+    /// `127.0.0.1`). A process joins the node at this address and port; a node it starts listens
+    /// there and is named by it, so processes of other hosts can reach it there.
+    ///
+    /// ```
+    /// use thespian::prelude::*;
+    /// let builder = ActorSystem::builder().base(SystemBase::MultiprocTcp).admin_host([10, 0, 0, 7]).admin_port(1900);
+    /// # let _ = builder;
+    /// ```
+    pub fn admin_host(mut self, host: impl Into<std::net::IpAddr>) -> Self {
+        self.tcp.admin_host = host.into();
+        self
+    }
+
     /// The shared secret every process of a [`SystemBase::MultiprocTcp`] system proves it knows
     /// (default: the `THESPIAN_COOKIE` environment variable, or a fixed development cookie).
     pub fn cookie(mut self, cookie: impl Into<String>) -> Self {

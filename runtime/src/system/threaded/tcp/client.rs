@@ -297,7 +297,12 @@ fn start_node(settings: &TcpSettings) -> Result<(PathBuf, std::process::Child)> 
         Some(program) => program.clone(),
         None => std::env::current_exe()?,
     };
-    let log = std::env::temp_dir().join(format!("thespian-node-{}.log", settings.admin_port));
+    let name = if settings.admin_host == std::net::Ipv4Addr::LOCALHOST {
+        format!("thespian-node-{}.log", settings.admin_port)
+    } else {
+        format!("thespian-node-{}-{}.log", settings.admin_host, settings.admin_port)
+    };
+    let log = std::env::temp_dir().join(name);
     let log_file = std::fs::File::create(&log)?;
     let mut command = std::process::Command::new(&program);
     command

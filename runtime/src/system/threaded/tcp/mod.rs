@@ -50,6 +50,7 @@ const ROLE_VAR: &str = "THESPIAN_ROLE";
 /// the environment (started by an actor, say) has another parent and does not take up the role.
 const ROLE_PARENT_VAR: &str = "THESPIAN_ROLE_PARENT";
 const PORT_VAR: &str = "THESPIAN_ADMIN_PORT";
+const HOST_VAR: &str = "THESPIAN_ADMIN_HOST";
 const COOKIE_VAR: &str = "THESPIAN_COOKIE";
 const MAX_FRAME_VAR: &str = "THESPIAN_MAX_FRAME";
 const SEND_QUEUE_VAR: &str = "THESPIAN_SEND_QUEUE_LIMIT";
@@ -72,6 +73,7 @@ const NODE_START_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone)]
 pub(crate) struct TcpSettings {
     pub admin_port: u16,
+    pub admin_host: std::net::IpAddr,
     pub cookie: Option<String>,
     pub node_program: Option<PathBuf>,
     pub node_args: Vec<String>,
@@ -81,11 +83,17 @@ pub(crate) struct TcpSettings {
 }
 
 impl Default for TcpSettings {
-    /// The admin port is `THESPIAN_ADMIN_PORT` if set, else 1900.
+    /// The admin port is `THESPIAN_ADMIN_PORT` if set, else 1900; the host `THESPIAN_ADMIN_HOST`
+    /// if set, else `127.0.0.1`.
     fn default() -> Self {
         let admin_port = std::env::var(PORT_VAR).ok().and_then(|p| p.parse().ok()).unwrap_or(1900);
+        let admin_host = std::env::var(HOST_VAR)
+            .ok()
+            .and_then(|h| h.parse().ok())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
         TcpSettings {
             admin_port,
+            admin_host,
             cookie: None,
             node_program: None,
             node_args: Vec::new(),
@@ -131,6 +139,7 @@ impl TcpSettings {
     fn pass_on(&self, command: &mut std::process::Command) {
         command
             .env(PORT_VAR, self.admin_port.to_string())
+            .env(HOST_VAR, self.admin_host.to_string())
             .env(COOKIE_VAR, self.cookie())
             .env(MAX_FRAME_VAR, self.max_frame().to_string())
             .env(SEND_QUEUE_VAR, self.send_queue_limit().to_string())
@@ -138,7 +147,7 @@ impl TcpSettings {
     }
 
     fn admin_address(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.admin_port))
+        SocketAddr::new(self.admin_host, self.admin_port)
     }
 }
 

@@ -257,9 +257,7 @@ pub(super) fn run_node() -> Result<()> {
         std::thread::sleep(Duration::from_millis(10));
     }
     for child in isolation.children.lock().unwrap_or_else(|e| e.into_inner()).values() {
-        if let Some(pid) = child.pid.and_then(|p| rustix::process::Pid::from_raw(p as i32)) {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        }
+        child.kill();
     }
 
     let response = match result {

@@ -45,6 +45,18 @@ pub(super) struct IsolatedChild {
     pub(super) address: ActorAddress,
     pub(super) global_name: Option<String>,
     pub(super) pid: Option<u32>,
+    /// A handle on the process itself: a signal sent through it can never reach another process
+    /// that happens to get the same pid after this one has ended.
+    pub(super) pidfd: Option<Arc<rustix::fd::OwnedFd>>,
+}
+
+impl IsolatedChild {
+    /// Ends the process at once.
+    pub(super) fn kill(&self) {
+        if let Some(pidfd) = &self.pidfd {
+            let _ = rustix::process::pidfd_send_signal(pidfd, rustix::process::Signal::KILL);
+        }
+    }
 }
 
 /// Encodes a message with this program's registry into a buffer kept per thread, so a message on
@@ -202,7 +214,8 @@ impl Router {
         if let Some(name) = &global_name {
             core.names.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), address.clone());
         }
-        let child = IsolatedChild { parent: parent.without_route(), address: address.clone(), global_name, pid: None };
+        let child =
+            IsolatedChild { parent: parent.without_route(), address: address.clone(), global_name, pid: None, pidfd: None };
         isolation.children.lock().unwrap_or_else(|e| e.into_inner()).insert(node.clone(), child);
         let mut command = std::process::Command::new(&isolation.program);
         // The node's own arguments: they brought the program to the point where it takes up its
@@ -219,8 +232,13 @@ impl Router {
         match command.spawn() {
             Ok(mut process) => {
                 let pid = process.id();
+                // Opened before anyone waits for the process, so it is this one for certain.
+                let pidfd = rustix::process::Pid::from_raw(pid as i32)
+                    .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok())
+                    .map(Arc::new);
                 if let Some(child) = isolation.children.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&node) {
                     child.pid = Some(pid);
+                    child.pidfd = pidfd;
                 }
                 tracing::debug!(actor = %address, actor_type, pid, "started an isolated actor's process");
                 let router = self.this.clone();
@@ -238,11 +256,11 @@ impl Router {
                     tokio::time::sleep(deadline).await;
                     let Some(router) = router.upgrade() else { return };
                     let Some(isolation) = &router.isolation else { return };
-                    if isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).contains(&node) {
+                    if isolation.expected.lock().unwrap_or_else(|e| e.into_inner()).contains(&node)
+                        && let Some(child) = isolation.children.lock().unwrap_or_else(|e| e.into_inner()).get(&node)
+                    {
                         tracing::warn!(%node, pid, ?deadline, "an isolated actor's process did not start in time; killing it");
-                        if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-                        }
+                        child.kill();
                     }
                 });
             }
