@@ -214,8 +214,13 @@ impl Router {
         if let Some(name) = &global_name {
             core.names.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), address.clone());
         }
-        let child =
-            IsolatedChild { parent: parent.without_route(), address: address.clone(), global_name, pid: None, pidfd: None };
+        let child = IsolatedChild {
+            parent: parent.without_route(),
+            address: address.clone(),
+            global_name,
+            pid: None,
+            pidfd: None,
+        };
         isolation.children.lock().unwrap_or_else(|e| e.into_inner()).insert(node.clone(), child);
         let mut command = std::process::Command::new(&isolation.program);
         // The node's own arguments: they brought the program to the point where it takes up its
