@@ -6,6 +6,8 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Type};
 
+use crate::capability::CapabilityArgs;
+
 /// The system messages every actor accepts; a handler for one of them is not marked twice.
 const SYSTEM_MESSAGES: &[&str] =
     &["ActorExitRequest", "ChildActorExited", "PoisonMessage", "DeadEnvelope", "WakeupMessage", "ActorStatusRequest"];
@@ -35,6 +37,8 @@ struct ActorArgs {
     init_messages: Vec<Type>,
     /// `process`: runs in a process of its own on the multi-process base.
     process: Option<Span>,
+    /// `require_capability ..` and `capability_check = ..`: what the system that hosts it must offer.
+    capabilities: CapabilityArgs,
 }
 
 /// One `#[handler]` method.
@@ -145,6 +149,10 @@ fn parse_args(args: TokenStream) -> syn::Result<ActorArgs> {
             let after = after.ok_or_else(|| meta.error("expected `exit_after = \"10s\"`"))?;
             out.transient = Some((after, idle));
             Ok(())
+        } else if meta.path.is_ident("require_capability") {
+            out.capabilities.parse_require(&meta)
+        } else if meta.path.is_ident("capability_check") {
+            out.capabilities.parse_check(&meta)
         } else if meta.path.is_ident("initializing_messages") {
             let content;
             syn::parenthesized!(content in meta.input);
@@ -161,7 +169,7 @@ fn parse_args(args: TokenStream) -> syn::Result<ActorArgs> {
             Ok(())
         } else {
             Err(meta.error(
-                "unknown `actor` option; expected `name = \"...\"`, `local`, `process`, `on_panic = restart`, `troupe(..)`, `transient(..)`, `transient_idle(..)` or `initializing_messages(..)`",
+                "unknown `actor` option; expected `name = \"...\"`, `local`, `process`, `on_panic = restart`, `troupe(..)`, `transient(..)`, `transient_idle(..)`, `initializing_messages(..)`, `require_capability = \"...\"`, `require_capability(..)` or `capability_check = path`",
             ))
         }
     });
@@ -600,6 +608,29 @@ fn generate(model: ActorModel) -> TokenStream {
         Some(_) => quote!(<#self_ty as ::thespian::ActorType>::TROUPE),
         None => quote!(::core::option::Option::None),
     };
+    // What the actor type asks of its system, defined once in the generated block.
+    let check = args.capabilities.generate();
+    let check_const = check.as_ref().map(|check| {
+        quote! {
+            const __THESPIAN_CAPABILITY_CHECK: ::thespian::__private::CapabilityCheck = #check;
+        }
+    });
+    let check_method = check.as_ref().map(|_| {
+        quote! {
+            fn capability_check(&self) -> ::thespian::__private::CapabilityCheck {
+                __THESPIAN_CAPABILITY_CHECK
+            }
+        }
+    });
+    let check_type_const = check.as_ref().map(|_| {
+        quote!(
+            const CAPABILITY_CHECK: ::thespian::__private::CapabilityCheck = __THESPIAN_CAPABILITY_CHECK;
+        )
+    });
+    let check_field = match &check {
+        Some(_) => quote!(__THESPIAN_CAPABILITY_CHECK),
+        None => quote!(::thespian::__private::CapabilityCheck::NONE),
+    };
 
     let (actor_type, registration, type_name) = if model.args.local.is_some() {
         (quote!(), quote!(), quote!(::core::any::type_name::<Self>()))
@@ -609,6 +640,7 @@ fn generate(model: ActorModel) -> TokenStream {
                 const WIRE_NAME: &'static str = #wire_name;
                 #troupe_const
                 #process_const
+                #check_type_const
             }
         };
         let registration = quote! {
@@ -624,6 +656,7 @@ fn generate(model: ActorModel) -> TokenStream {
                     },
                     troupe: #troupe_field,
                     process: #process_field,
+                    capability_check: #check_field,
                 }
             }
         };
@@ -634,6 +667,8 @@ fn generate(model: ActorModel) -> TokenStream {
         #item
 
         const _: () = {
+            #check_const
+
             impl ::thespian::Actor for #self_ty {
                 #[allow(unreachable_code, clippy::needless_return)]
                 fn dispatch(
@@ -652,6 +687,8 @@ fn generate(model: ActorModel) -> TokenStream {
                 }
 
                 #behaviour
+
+                #check_method
             }
 
             #actor_type

@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 mod actor;
+mod capability;
 mod message;
 
 use proc_macro::TokenStream;
@@ -36,7 +37,11 @@ use proc_macro::TokenStream;
 /// type of its message parameter.
 ///
 /// Options: `#[actor(name = "wire::Name")]` pins the wire name the actor type is registered under
-/// (default: the module path and the type name).
+/// (default: the module path and the type name). What the actor type asks of the system that hosts
+/// it: `require_capability = "Name"` (the capability must be true),
+/// `require_capability(name = "Name", value = "..")` (it must equal a string, integer, float or
+/// bool literal), and `capability_check = path::to::function` (a
+/// `fn(&Capabilities, &Requirements) -> bool`); all of them must hold.
 #[proc_macro_attribute]
 pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
     actor::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()

@@ -34,6 +34,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::capabilities::{Capabilities, CapabilityCheck, Requirements};
 use crate::context::Context;
 use crate::message::Message;
 use crate::payload::Payload;
@@ -164,6 +165,13 @@ pub trait Actor: Send + 'static {
     fn fresh(&self) -> Option<Box<dyn Actor>> {
         None
     }
+
+    /// What the actor type asks of the system that hosts it (`#[actor(require_capability ..)]`,
+    /// `#[actor(capability_check = ..)]`); checked when an instance is given to
+    /// `create_actor_from`.
+    fn capability_check(&self) -> CapabilityCheck {
+        CapabilityCheck::NONE
+    }
 }
 
 /// An actor that `on_panic = restart` can rebuild: it needs `Default` (for the code `#[actor]`
@@ -260,6 +268,9 @@ pub trait ActorType: Actor + Default {
     const TROUPE: Option<TroupeConfig> = None;
     /// For `#[actor(process)]`: on the `MultiprocTcp` base the actor runs in a process of its own.
     const PROCESS: bool = false;
+    /// What the actor type asks of the system that hosts it: `#[actor(require_capability ..)]`
+    /// entries and an `#[actor(capability_check = ..)]` function. Any system, by default.
+    const CAPABILITY_CHECK: CapabilityCheck = CapabilityCheck::NONE;
 }
 
 /// How a troupe is sized: `#[actor(troupe(max_count = 10, idle_count = 2))]`.
@@ -298,9 +309,43 @@ pub struct ActorRegistration {
     pub troupe: Option<TroupeConfig>,
     /// Set for `#[actor(process)]`: the actor runs in a process of its own on `MultiprocTcp`.
     pub process: bool,
+    /// What the actor type asks of the system that hosts it ([`CapabilityCheck::NONE`]: any
+    /// system). [`can_host`] evaluates it by the type's name.
+    pub capability_check: CapabilityCheck,
 }
 
 inventory::collect!(ActorRegistration);
+
+/// Whether a system with `capabilities` can host an actor of the type registered under
+/// `wire_name`, created with `requirements`: `Ok`, or why not. `None` for a name no type is
+/// registered under. The check fails closed (a check function that panics is a "no").
+///
+/// ```
+/// use thespian::prelude::*;
+/// use thespian::actor::can_host;
+///
+/// #[derive(Default)]
+/// struct Server;
+///
+/// #[actor(name = "docs::Server", require_capability = "Server")]
+/// impl Server {
+///     #[handler]
+///     fn any(&mut self, _m: String) {}
+/// }
+///
+/// let server: Capabilities = [("Server", true)].into();
+/// assert_eq!(can_host("docs::Server", &server, &Requirements::new()), Some(Ok(())));
+/// let why = can_host("docs::Server", &Capabilities::new(), &Requirements::new()).unwrap().unwrap_err();
+/// assert_eq!(why, "capability `Server` is not set (it must be set to a true value)");
+/// assert_eq!(can_host("docs::NoSuchType", &server, &Requirements::new()), None);
+/// ```
+pub fn can_host(
+    wire_name: &str,
+    capabilities: &Capabilities,
+    requirements: &Requirements,
+) -> Option<Result<(), String>> {
+    actor_registration(wire_name).map(|r| r.capability_check.evaluate(capabilities, requirements))
+}
 
 /// Every actor type linked into this binary.
 ///

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::actor::{Actor, ActorType, HandlerError};
 use crate::address::{ActorAddress, Addr, NodeId, Recipient};
+use crate::capabilities::{Capabilities, Value};
 use crate::cell::CellState;
 use crate::error::{Error, Result};
 use crate::message::{IntoMessage, Message};
@@ -163,13 +164,60 @@ impl<'a> Context<'a> {
         self.create_actor_with::<A>(ActorOptions::default())
     }
 
-    /// Creates a child actor of type `A` with options (such as a global name).
+    /// Creates a child actor of type `A` with options (such as a global name or requirements).
     ///
     /// With a global name that is already taken, the existing actor's address is returned and no
     /// new actor is created. A globally named actor belongs to the system, not to this actor: it
     /// is not among this actor's children and does not stop when this actor does, but the actor
     /// that created it receives [`ChildActorExited`](crate::ChildActorExited) when it exits. An
     /// empty global name is invalid: the handler counts as failed and the address returned is dead.
+    ///
+    /// If the system cannot host `A` (its capability check fails with the system's capabilities
+    /// and the options' requirements), the address is still returned, but no actor is behind it:
+    /// this actor receives [`ChildActorExited`](crate::ChildActorExited) for it, and every message
+    /// sent to that address comes back to its sender as a [`PoisonMessage`](crate::PoisonMessage)
+    /// whose details say why.
+    ///
+    /// ```
+    /// use thespian::prelude::*;
+    ///
+    /// #[derive(Default)]
+    /// struct Snowy;
+    ///
+    /// #[actor(require_capability = "Snow")]
+    /// impl Snowy {
+    ///     #[handler]
+    ///     fn hi(&mut self, msg: String) -> String { format!("waagh! {msg}") }
+    /// }
+    ///
+    /// #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, Message)]
+    /// struct Parent { exited: u32, bounced: u32 }
+    ///
+    /// #[actor]
+    /// impl Parent {
+    ///     #[handler]
+    ///     fn start(&mut self, _go: (), cx: &mut Context<'_>) {
+    ///         let child = cx.create_actor::<Snowy>();
+    ///         cx.send(&child, "hi");
+    ///     }
+    ///     #[handler]
+    ///     fn exited(&mut self, _m: ChildActorExited) { self.exited += 1; }
+    ///     #[handler]
+    ///     fn bounced(&mut self, poison: PoisonMessage) {
+    ///         assert!(poison.details.contains("capability `Snow` is not set"));
+    ///         self.bounced += 1;
+    ///     }
+    ///     #[handler]
+    ///     fn report(&mut self, _m: u32) -> Parent { self.clone() }
+    /// }
+    ///
+    /// let system = ActorSystem::new()?; // no "Snow" here
+    /// let parent = system.create_actor::<Parent>()?;
+    /// system.tell(&parent, ())?;
+    /// let report: Parent = system.ask(&parent, 0u32, Duration::from_secs(1))?;
+    /// assert_eq!(report, Parent { exited: 1, bounced: 1 });
+    /// # Ok::<(), thespian::Error>(())
+    /// ```
     pub fn create_actor_with<A: ActorType>(&mut self, options: ActorOptions) -> Addr<A> {
         self.create(NewActor::of::<A>(), options)
     }
@@ -237,6 +285,60 @@ impl<'a> Context<'a> {
     pub fn handle_dead_letters(&mut self, start: bool) {
         let me = self.st.me.clone();
         self.host.handle_dead_letters(&me, start);
+    }
+
+    /// The capabilities of the system this actor runs on.
+    ///
+    /// ```
+    /// use thespian::prelude::*;
+    ///
+    /// #[derive(Default)]
+    /// struct Reader;
+    ///
+    /// #[actor]
+    /// impl Reader {
+    ///     #[handler]
+    ///     fn region(&mut self, _m: (), cx: &mut Context<'_>) -> String {
+    ///         cx.capabilities().get("Region").and_then(|v| v.as_str()).unwrap_or("none").to_owned()
+    ///     }
+    /// }
+    ///
+    /// let system = ActorSystem::builder().capability("Region", "eu").build()?;
+    /// let reader = system.create_actor::<Reader>()?;
+    /// assert_eq!(system.ask::<String, _, _>(&reader, (), Duration::from_secs(1))?, "eu");
+    /// # Ok::<(), thespian::Error>(())
+    /// ```
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities::clone(&self.host.capabilities())
+    }
+
+    /// Sets capability `name` of this actor's system to `value`, or removes it for `None`, as
+    /// [`ActorSystem::update_capability`](crate::ActorSystem::update_capability) does: every actor
+    /// of the system whose type's capability check no longer passes is stopped — this one too, if
+    /// its own check fails. The actors are asked to stop at once; they exit after this handler.
+    ///
+    /// ```
+    /// use thespian::prelude::*;
+    ///
+    /// #[derive(Default)]
+    /// struct Admin;
+    ///
+    /// #[actor]
+    /// impl Admin {
+    ///     #[handler]
+    ///     fn set(&mut self, colour: String, cx: &mut Context<'_>) {
+    ///         cx.update_capability("Colour", Some(colour.into()));
+    ///     }
+    /// }
+    ///
+    /// let system = ActorSystem::new()?;
+    /// let admin = system.create_actor::<Admin>()?;
+    /// system.tell(&admin, "green")?;
+    /// assert_eq!(system.capabilities()?.get("Colour").and_then(|v| v.as_str()), Some("green"));
+    /// # Ok::<(), thespian::Error>(())
+    /// ```
+    pub fn update_capability(&mut self, name: impl Into<String>, value: Option<Value>) {
+        self.host.update_capability(name.into(), value);
     }
 
     /// For a troupe worker whose work takes several messages: while `true`, the troupe does not

@@ -35,6 +35,20 @@ pub enum Error {
         details: String,
     },
 
+    /// The system cannot host the actor: the actor type's capability check (its
+    /// `require_capability` entries and `capability_check` function) does not pass with the
+    /// system's capabilities and the create's requirements. No actor was created. Thespian's
+    /// `NoCompatibleSystemForActor`.
+    #[error("no compatible actor system for actor `{actor_type}`: system {system} cannot host it: {reason}")]
+    NoCompatibleSystem {
+        /// The actor type asked for.
+        actor_type: String,
+        /// The system that was asked.
+        system: NodeId,
+        /// What did not pass, such as a capability that is not set.
+        reason: String,
+    },
+
     /// No actor type is registered under this name in this program.
     #[error("no actor type named `{name}` is registered in system {system}'s program")]
     UnknownActorType {

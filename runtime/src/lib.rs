@@ -36,6 +36,7 @@
 
 pub mod actor;
 pub mod address;
+pub mod capabilities;
 mod cell;
 mod context;
 mod error;
@@ -49,6 +50,7 @@ mod wire;
 
 pub use actor::{Actor, ActorType, Behaviour, Dispatch, HandlerError, HandlerOutput, OnPanic, Transient, TroupeConfig};
 pub use address::{ActorAddress, Addr, Handles, NodeId, Recipient};
+pub use capabilities::{Capabilities, Requirements};
 pub use context::Context;
 pub use error::{Error, Result};
 pub use message::{IntoMessage, Message};
@@ -95,8 +97,8 @@ pub use thespian_macros::main;
 /// Everything an actor program usually needs: `use thespian::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ActorAddress, ActorExitRequest, ActorOptions, ActorSystem, Addr, ChildActorExited, Context, DeadEnvelope,
-        Error, Message, Overflow, PoisonMessage, SystemBase, WakeupMessage, actor, handler,
+        ActorAddress, ActorExitRequest, ActorOptions, ActorSystem, Addr, Capabilities, ChildActorExited, Context,
+        DeadEnvelope, Error, Message, Overflow, PoisonMessage, Requirements, SystemBase, WakeupMessage, actor, handler,
     };
     pub use serde::{Deserialize, Serialize};
     pub use std::time::Duration;
@@ -109,6 +111,7 @@ pub mod __private {
         ActorRegistration, Behaviour, Dispatch, HandlerFuture, HandlerOutput, OnPanic, Restartable, Transient,
         TroupeConfig, borrowed_across_await, by_ref_outcome, catch_async, run_by_ref,
     };
+    pub use crate::capabilities::{CapabilityCheck, CheckFn, RequiredCapability, RequiredValue};
     pub use crate::message::MessageRegistration;
     pub use crate::payload::Payload;
     pub use inventory;

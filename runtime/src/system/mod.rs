@@ -22,6 +22,7 @@
 //! # Ok::<(), thespian::Error>(())
 //! ```
 
+mod placement;
 mod simple;
 mod threaded;
 
@@ -34,10 +35,13 @@ use std::time::Duration;
 
 use crate::actor::{Actor, ActorType, TroupeConfig, panic_error};
 use crate::address::{ActorAddress, Addr, NodeId, Recipient};
+use crate::capabilities::{Capabilities, CapabilityCheck, Requirements, Value};
 use crate::context::{ReplyFuture, downcast_reply};
 use crate::error::{Error, Result};
 use crate::message::{IntoMessage, Message};
 use crate::payload::Payload;
+use placement::CAPABILITIES_ON_NODE;
+pub(crate) use placement::{CreateFailure, Placement, aborted_poison, log_stop, stop_request};
 
 /// Hashes actor ids: they are distinct integers already, so one multiplication spreads them.
 #[derive(Default)]
@@ -73,12 +77,15 @@ pub(crate) struct Envelope {
 }
 
 /// Why a destination did not take a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refusal {
     /// It has gone: the message is a dead letter.
     Gone,
     /// Its mailbox is at its bound and refuses more.
     Full(MailboxBound),
+    /// The actor was never created (its system could not host it): the message goes back to its
+    /// sender as a `PoisonMessage` saying why.
+    Aborted(Arc<str>),
 }
 
 /// Somewhere a message can be put: an actor's mailbox or a reply slot.
@@ -154,6 +161,11 @@ pub(crate) trait Host: Send {
     fn dead_letter(&mut self, target: &ActorAddress, env: Envelope);
     /// Records a message the actor had no handler for.
     fn unhandled(&mut self, actor: &ActorAddress, msg: &dyn Message);
+    /// The system's capabilities now.
+    fn capabilities(&self) -> Arc<Capabilities>;
+    /// Sets (or, for `None`, removes) a capability of the system, and stops the actors it can no
+    /// longer host.
+    fn update_capability(&mut self, name: String, value: Option<Value>);
 }
 
 /// How to build an actor: by its `Default` constructor or from an instance.
@@ -162,6 +174,8 @@ pub(crate) struct NewActor {
     make: Make,
     /// Runs in a process of its own where the base has processes.
     pub isolated: bool,
+    /// What the actor type asks of the system that hosts it.
+    pub check: CapabilityCheck,
 }
 
 enum Make {
@@ -177,6 +191,7 @@ impl NewActor {
     pub fn of<A: ActorType>() -> Self {
         let mut new = Self::registered(A::WIRE_NAME, construct::<A>, A::TROUPE);
         new.isolated = A::PROCESS;
+        new.check = A::CAPABILITY_CHECK;
         new
     }
 
@@ -187,18 +202,26 @@ impl NewActor {
                 type_name,
                 make: Make::Instance(Box::new(crate::troupe::TroupeManager::new(type_name, create, config))),
                 isolated: false,
+                check: CapabilityCheck::NONE,
             },
-            None => NewActor { type_name, make: Make::Default(create), isolated: false },
+            None => NewActor { type_name, make: Make::Default(create), isolated: false, check: CapabilityCheck::NONE },
         }
     }
 
-    /// A troupe worker: the actor itself, built with its constructor.
+    /// A troupe worker: the actor itself, built with its constructor. The troupe's manager was
+    /// checked against the system's capabilities; its workers go where it is.
     pub fn worker(type_name: &'static str, create: fn() -> Box<dyn Actor>) -> Self {
-        NewActor { type_name, make: Make::Default(create), isolated: false }
+        NewActor { type_name, make: Make::Default(create), isolated: false, check: CapabilityCheck::NONE }
     }
 
     pub fn from_instance<A: Actor>(instance: A) -> Self {
-        NewActor { type_name: std::any::type_name::<A>(), make: Make::Instance(Box::new(instance)), isolated: false }
+        let check = instance.capability_check();
+        NewActor {
+            type_name: std::any::type_name::<A>(),
+            make: Make::Instance(Box::new(instance)),
+            isolated: false,
+            check,
+        }
     }
 
     /// An actor type registered under `wire_name`, as another process would ask for it.
@@ -206,12 +229,22 @@ impl NewActor {
         let registration = crate::actor::actor_registration(wire_name)?;
         let mut new = Self::registered(registration.wire_name, registration.create, registration.troupe);
         new.isolated = registration.process;
+        new.check = registration.capability_check;
         Some(new)
     }
 
-    /// An actor already constructed (its constructor has run).
-    pub fn built(type_name: &'static str, actor: Box<dyn Actor>) -> Self {
-        NewActor { type_name, make: Make::Instance(actor), isolated: false }
+    /// Whether a system with `capabilities` can host this actor created with `requirements`.
+    pub fn admits(&self, capabilities: &Capabilities, requirements: &Requirements) -> std::result::Result<(), String> {
+        if self.check.is_none() {
+            return Ok(());
+        }
+        self.check.evaluate(capabilities, requirements)
+    }
+
+    /// What a base keeps to check the actor again when its capabilities change (nothing for a
+    /// type without a check).
+    pub fn placement(&self, requirements: &Requirements) -> Option<Arc<Placement>> {
+        (!self.check.is_none()).then(|| Arc::new(Placement::new(self.type_name, self.check, requirements.clone())))
     }
 
     pub fn type_name(&self) -> &'static str {
@@ -247,6 +280,9 @@ pub struct ActorOptions {
     pub global_name: Option<String>,
     /// A bound on the actor's mailbox, and what a send to a full one does.
     pub mailbox: Option<MailboxBound>,
+    /// What this create asks of the system that hosts the actor, for the actor type's
+    /// `capability_check` function to read (Thespian's `targetActorRequirements`). Empty by default.
+    pub requirements: Requirements,
     /// Set by a troupe manager for its workers.
     pub(crate) troupe_manager: Option<ActorAddress>,
 }
@@ -345,6 +381,16 @@ trait SystemImpl: Send + Sync {
     }
     fn stats(&self) -> SystemStats;
     fn shutdown(&self) -> Result<()>;
+    /// The system's capabilities.
+    fn capabilities(&self) -> Result<Capabilities> {
+        Err(Error::Unsupported(CAPABILITIES_ON_NODE))
+    }
+    /// Sets (or, for `None`, removes) a capability, and stops the actors the system can no longer
+    /// host.
+    fn update_capability(&self, name: String, value: Option<Value>) -> Result<()> {
+        let _ = (name, value);
+        Err(Error::Unsupported(CAPABILITIES_ON_NODE))
+    }
     /// The node this process is joined to.
     fn node_status(&self) -> Result<crate::wire::NodeStatus> {
         Err(Error::Unsupported("only a MultiprocTcp system has a node"))
@@ -419,6 +465,7 @@ pub struct ActorSystemBuilder {
     base: SystemBase,
     worker_threads: Option<usize>,
     shutdown_timeout: Option<Duration>,
+    capabilities: Capabilities,
     pub(crate) tcp: threaded::tcp::TcpSettings,
 }
 
@@ -509,10 +556,15 @@ impl ActorSystemBuilder {
         crate::message::check_registry()?;
         let node = next_local_node();
         let shutdown_timeout = self.shutdown_timeout.unwrap_or(Duration::from_secs(10));
+        let capabilities = Arc::new(self.capabilities.clone());
         let inner: Arc<dyn SystemImpl> = match self.base {
-            SystemBase::Simple => Arc::new(simple::SimpleSystem::new(node)?),
-            SystemBase::Threaded => {
-                Arc::new(threaded::ThreadedSystem::new(node, self.worker_threads, shutdown_timeout)?)
+            SystemBase::Simple => Arc::new(simple::SimpleSystem::new(node, capabilities)?),
+            SystemBase::Threaded => Arc::new(
+                threaded::ThreadedSystem::new(node, self.worker_threads, shutdown_timeout)?
+                    .with_capabilities(capabilities),
+            ),
+            SystemBase::MultiprocTcp if !self.capabilities.is_empty() => {
+                return Err(Error::Unsupported(CAPABILITIES_ON_NODE));
             }
             SystemBase::MultiprocTcp => Arc::new(threaded::tcp::TcpClient::connect(&self, shutdown_timeout)?),
         };
@@ -553,15 +605,20 @@ impl ActorSystem {
     }
 
     /// Creates a top-level actor of type `A` with `A::default()`.
-    /// A constructor panic is an error and no actor is created.
+    /// A constructor panic is an error and no actor is created; so is an actor type this system
+    /// cannot host ([`Error::NoCompatibleSystem`]; see [`capabilities`](crate::capabilities)).
     pub fn create_actor<A: ActorType>(&self) -> Result<Addr<A>> {
         self.create_actor_with::<A>(ActorOptions::default())
     }
 
     /// Creates a top-level actor with options. With a global name that is taken, returns the
-    /// existing actor (its type is not checked, as in the original).
+    /// existing actor (neither its type nor its capability check is checked, as in the original).
+    ///
+    /// An actor type whose capability check this system does not pass (with the options'
+    /// requirements) is not created: [`Error::NoCompatibleSystem`] says why.
     pub fn create_actor_with<A: ActorType>(&self, options: ActorOptions) -> Result<Addr<A>> {
         check_options(&options)?;
+        self.check_requirements(&options)?;
         self.inner.create(NewActor::of::<A>(), options).map(Addr::unchecked)
     }
 
@@ -594,6 +651,7 @@ impl ActorSystem {
     /// ```
     pub fn create_actor_by_name(&self, wire_name: &str, options: ActorOptions) -> Result<ActorAddress> {
         check_options(&options)?;
+        self.check_requirements(&options)?;
         self.inner.create_by_name(wire_name, options)
     }
 

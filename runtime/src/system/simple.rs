@@ -7,14 +7,17 @@
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::{
-    ActorOptions, EXTERNAL_ID, Envelope, FIRST_ACTOR_ID, Host, IdMap, NewActor, Overflow, SYSTEM_ID, SystemBase,
-    SystemImpl, SystemStats, ensure_blocking_allowed, record_dead_letter, record_unhandled,
+    ActorOptions, CreateFailure, EXTERNAL_ID, Envelope, FIRST_ACTOR_ID, Host, IdMap, NewActor, Overflow, Refusal,
+    Route, SYSTEM_ID, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed, record_dead_letter,
+    record_unhandled,
 };
+use super::{Placement, aborted_poison, log_stop, stop_request};
 use crate::address::{ActorAddress, NodeId};
+use crate::capabilities::{Capabilities, Value};
 use crate::cell::{Cell, CellSetup, Delivery, Outcome};
 use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
@@ -120,6 +123,10 @@ struct Shared {
     dead_letter_handler: Option<u64>,
     /// Actors with a bounded mailbox, and how many messages each has queued.
     bounds: IdMap<Bound>,
+    /// The system's capabilities.
+    capabilities: Arc<Capabilities>,
+    /// Live actors whose type has a capability check, checked again when the capabilities change.
+    placements: IdMap<Arc<Placement>>,
 }
 
 /// A delivery due at a time on the system's clock.
@@ -182,7 +189,7 @@ impl Shared {
 }
 
 impl SimpleSystem {
-    pub fn new(node: NodeId) -> Result<Self> {
+    pub fn new(node: NodeId, capabilities: Arc<Capabilities>) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
         Ok(SimpleSystem {
             node,
@@ -201,6 +208,8 @@ impl SimpleSystem {
                     timer_seq: 0,
                     dead_letter_handler: None,
                     bounds: IdMap::default(),
+                    capabilities,
+                    placements: IdMap::default(),
                 },
             }),
             changed: Condvar::new(),
@@ -304,6 +313,9 @@ impl SimpleSystem {
             shared.names.retain(|_, a| *a != me);
         }
         shared.bounds.remove(&me.id());
+        if !shared.placements.is_empty() {
+            shared.placements.remove(&me.id());
+        }
         if shared.dead_letter_handler == Some(me.id()) {
             shared.dead_letter_handler = None;
         }
@@ -438,6 +450,77 @@ struct SimpleHost<'s> {
 }
 
 impl SimpleHost<'_> {
+    /// Creates an actor the system can host; returns its address and whether it is a child of
+    /// `parent` (a globally named actor belongs to the system). A taken global name gives the
+    /// actor that has it, whatever the type and its capability check.
+    fn try_create(
+        &mut self,
+        parent: &ActorAddress,
+        new: NewActor,
+        options: ActorOptions,
+    ) -> std::result::Result<(ActorAddress, bool), CreateFailure> {
+        if let Some(existing) = options.global_name.as_ref().and_then(|n| self.shared.names.get(n)) {
+            return Ok((existing.clone(), false));
+        }
+        new.admits(&self.shared.capabilities, &options.requirements).map_err(CreateFailure::Refused)?;
+        let placement = new.placement(&options.requirements);
+        let actor = new.build().map_err(CreateFailure::ConstructorPanicked)?;
+        let id = self.shared.next_id;
+        self.shared.next_id += 1;
+        let me = self.sys.address(id);
+        let by_actor = parent.id() >= FIRST_ACTOR_ID;
+        let ActorOptions { global_name, mailbox, troupe_manager, requirements: _ } = options;
+        let (cell_parent, is_child, nanny) = match &global_name {
+            Some(name) => {
+                self.shared.names.insert(name.clone(), me.clone());
+                // A named actor belongs to the system; the actor that created it is told when it
+                // exits.
+                (self.sys.address(SYSTEM_ID), false, by_actor.then(|| parent.clone()))
+            }
+            None => (parent.clone(), true, None),
+        };
+        if let Some(bound) = mailbox {
+            self.shared.bounds.insert(id, Bound { capacity: bound.capacity, overflow: bound.overflow, queued: 0 });
+        }
+        if let Some(placement) = placement {
+            self.shared.placements.insert(id, placement);
+        }
+        let setup = CellSetup { global_name, nanny, troupe_manager };
+        self.shared.created.push(Cell::new(actor, me.clone(), cell_parent, setup));
+        Ok((me, is_child))
+    }
+
+    /// Asks every actor whose capability check no longer passes to stop, in creation order.
+    fn stop_unhostable(&mut self) {
+        if self.shared.placements.is_empty() {
+            return;
+        }
+        let mut ids: Vec<u64> = self.shared.placements.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let placement = &self.shared.placements[&id];
+            if let Some(why) = placement.must_stop(&self.shared.capabilities) {
+                log_stop(&self.sys.address(id), placement.actor_type, &why);
+                // From the actor itself, as in the original.
+                self.shared.enqueue(id, id, stop_request());
+            }
+        }
+    }
+
+    /// A send to an address that carries a route: on this base, only the address of an actor
+    /// that was never created.
+    #[cold]
+    fn send_routed(&mut self, to: &ActorAddress, route: Route, env: Envelope) {
+        match route.deliver(env) {
+            Ok(()) => {}
+            Err((env, Refusal::Aborted(reason))) if !env.msg.is::<PoisonMessage>() => {
+                let poison = aborted_poison(env.msg, &reason);
+                self.send(&env.sender, Envelope { sender: to.without_route(), msg: Payload::new(poison) });
+            }
+            Err((env, _)) => self.dead_letter(to, env),
+        }
+    }
+
     /// A send to a full bounded mailbox: an actor gets its message back as a `PoisonMessage`, an
     /// `ask` fails with `MailboxFull`; nothing is dropped.
     #[cold]
@@ -475,6 +558,9 @@ impl Host for SimpleHost<'_> {
             tracing::warn!(target_actor = %to, "send to an address of another actor system");
             return self.dead_letter(to, env);
         }
+        if let Some(route) = &to.route {
+            return self.send_routed(to, route.clone(), env);
+        }
         let id = to.id();
         if id >= FIRST_ACTOR_ID && (self.shared.asks.is_empty() || !self.shared.asks.contains_key(&id)) {
             // An actor (whether it still exists is checked on delivery, in order).
@@ -505,40 +591,17 @@ impl Host for SimpleHost<'_> {
     }
 
     fn create(&mut self, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool) {
-        if let Some(existing) = options.global_name.as_ref().and_then(|n| self.shared.names.get(n)) {
-            return (existing.clone(), false);
-        }
         let type_name = new.type_name();
-        let id = self.shared.next_id;
-        self.shared.next_id += 1;
-        let me = self.sys.address(id);
-        match new.build() {
-            Ok(actor) => {
-                let by_actor = parent.id() >= FIRST_ACTOR_ID;
-                let ActorOptions { global_name, mailbox, troupe_manager } = options;
-                let (cell_parent, is_child, nanny) = match &global_name {
-                    Some(name) => {
-                        self.shared.names.insert(name.clone(), me.clone());
-                        // A named actor belongs to the system; the actor that created it is told
-                        // when it exits.
-                        (self.sys.address(SYSTEM_ID), false, by_actor.then(|| parent.clone()))
-                    }
-                    None => (parent.clone(), true, None),
-                };
-                if let Some(bound) = mailbox {
-                    self.shared
-                        .bounds
-                        .insert(id, Bound { capacity: bound.capacity, overflow: bound.overflow, queued: 0 });
-                }
-                let setup = CellSetup { global_name, nanny, troupe_manager };
-                self.shared.created.push(Cell::new(actor, me.clone(), cell_parent, setup));
-                (me, is_child)
-            }
-            Err(details) => {
-                tracing::warn!(actor = type_name, %details, "actor constructor panicked");
+        match self.try_create(parent, new, options) {
+            Ok(created) => created,
+            Err(failure) => {
+                // The address is dead from the start; the creator is told at once.
+                let id = self.shared.next_id;
+                self.shared.next_id += 1;
+                let me = ActorAddress::new(self.sys.node, id, failure.dead_route(type_name));
                 let note = Envelope {
                     sender: self.sys.address(SYSTEM_ID),
-                    msg: Payload::new(ChildActorExited { child: me.clone() }),
+                    msg: Payload::new(ChildActorExited { child: me.without_route() }),
                 };
                 self.send(parent, note);
                 (me, true)
@@ -603,6 +666,16 @@ impl Host for SimpleHost<'_> {
         let id = me.id();
         self.shared.queue.iter().filter(|q| q.target == id).count()
     }
+
+    fn capabilities(&self) -> Arc<Capabilities> {
+        self.shared.capabilities.clone()
+    }
+
+    fn update_capability(&mut self, name: String, value: Option<Value>) {
+        if Arc::make_mut(&mut self.shared.capabilities).update(name, value) {
+            self.stop_unhostable();
+        }
+    }
 }
 
 impl SystemImpl for SimpleSystem {
@@ -617,21 +690,11 @@ impl SystemImpl for SimpleSystem {
     fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress> {
         self.refuse_reentry("create_actor")?;
         let mut state = self.lock()?;
-        if let Some(existing) = options.global_name.as_ref().and_then(|n| state.shared.names.get(n)) {
-            // The name is taken: no new actor, and its constructor does not run.
-            return Ok(existing.clone());
-        }
         let type_name = new.type_name();
-        let new = match new.build() {
-            Ok(actor) => NewActor::built(type_name, actor),
-            Err(details) => return Err(Error::ConstructorPanicked { actor: type_name, details }),
-        };
         let system = self.address(SYSTEM_ID);
-        Ok({
-            let address = SimpleHost { sys: self, shared: &mut state.shared }.create(&system, new, options).0;
-            state.adopt_created(&self.actors);
-            address
-        })
+        let created = SimpleHost { sys: self, shared: &mut state.shared }.try_create(&system, new, options);
+        state.adopt_created(&self.actors);
+        created.map(|(address, _)| address).map_err(|failure| failure.into_error(type_name, self.node))
     }
 
     fn tell(&self, to: &ActorAddress, msg: Payload, from_async: bool) -> Result<()> {
@@ -693,6 +756,20 @@ impl SystemImpl for SimpleSystem {
     fn advance_clock(&self, by: Duration) -> Result<()> {
         self.refuse_reentry("advance_clock")?;
         self.advance_clock_here(by)
+    }
+
+    fn capabilities(&self) -> Result<Capabilities> {
+        self.refuse_reentry("capabilities")?;
+        Ok(Capabilities::clone(&self.lock()?.shared.capabilities))
+    }
+
+    fn update_capability(&self, name: String, value: Option<Value>) -> Result<()> {
+        self.refuse_reentry("update_capability")?;
+        let mut state = self.lock()?;
+        SimpleHost { sys: self, shared: &mut state.shared }.update_capability(name, value);
+        // The actors asked to stop exit before this returns, as after a `tell`.
+        self.run(&mut state, |_| false, None);
+        Ok(())
     }
 
     fn shutdown(&self) -> Result<()> {

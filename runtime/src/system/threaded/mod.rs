@@ -5,23 +5,26 @@
 //! actor is a few hundred bytes and costs no wake-ups. The system also owns a small tokio runtime
 //! whose timers and I/O the workers use, for `async fn` handlers, `ask` timeouts and the async API.
 
+mod placement;
 mod runner;
 mod scheduler;
 pub(crate) mod tcp;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::Placement;
 use super::{
     ActorOptions, Deliver, EXTERNAL_ID, Envelope, FIRST_ACTOR_ID, Host, IdMap, NewActor, Overflow, Refusal, Route,
     SYSTEM_ID, SystemBase, SystemImpl, SystemStats, ensure_blocking_allowed, record_dead_letter, record_unhandled,
     reply_result,
 };
 use crate::address::{ActorAddress, NodeId};
+use crate::capabilities::{Capabilities, Value};
 use crate::cell::{Cell, CellSetup};
 use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
@@ -63,6 +66,11 @@ struct Core {
     remote: std::sync::OnceLock<Arc<dyn Remote>>,
     /// Reply slots of asks sent to other processes: the reply comes back as a bare address.
     remote_slots: Arc<Mutex<IdMap<Route>>>,
+    /// The system's capabilities.
+    capabilities: RwLock<Arc<Capabilities>>,
+    /// Counts the changes of the capabilities: a create that saw an older count checks the actor
+    /// again once it is registered.
+    capabilities_version: AtomicU64,
 }
 
 /// Carries messages to addresses of other processes.
@@ -98,6 +106,8 @@ trait Remote: Send + Sync {
 struct Entry {
     route: Route,
     parent: u64,
+    /// For an actor type with a capability check: what to check again when the capabilities change.
+    placement: Option<Arc<Placement>>,
 }
 
 /// What an `ask` receives: the reply, or why there is none.
@@ -218,8 +228,16 @@ impl ThreadedSystem {
             has_dead_letter_handler: AtomicBool::new(false),
             remote: std::sync::OnceLock::new(),
             remote_slots: Arc::new(Mutex::new(IdMap::default())),
+            capabilities: RwLock::new(Arc::default()),
+            capabilities_version: AtomicU64::new(0),
         });
         Ok(ThreadedSystem { core, runtime: Mutex::new(Some(runtime)), shutdown_timeout, shutdown_lock: Mutex::new(()) })
+    }
+
+    /// Sets the capabilities the system starts with.
+    pub fn with_capabilities(self, capabilities: Arc<Capabilities>) -> Self {
+        *self.core.capabilities.write().unwrap_or_else(|e| e.into_inner()) = capabilities;
+        self
     }
 
     fn check_running(&self) -> Result<()> {
@@ -272,6 +290,7 @@ impl Core {
         match why {
             Refusal::Gone => self.dead_letter(to, env),
             Refusal::Full(bound) => self.overflow(to, env, bound.capacity),
+            Refusal::Aborted(reason) => self.aborted(to, env, &reason),
         }
     }
 
@@ -385,6 +404,10 @@ impl Core {
                     self.dead_letter(to, back);
                     return Ok(());
                 }
+                Err((back, Refusal::Aborted(reason))) => {
+                    self.aborted(to, back, &reason);
+                    return Ok(());
+                }
                 Err((back, Refusal::Full(bound))) => match bound.overflow {
                     Overflow::Reject => {
                         return Err(Error::MailboxFull {
@@ -446,6 +469,7 @@ impl Core {
             return (address, options.global_name.is_none(), None);
         }
         let actor_type = new.type_name();
+        let placement = new.placement(&options.requirements);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let actor = match new.build() {
             Ok(actor) => actor,
@@ -454,7 +478,7 @@ impl Core {
                 return (ActorAddress::new(self.node, id, None), true, Some(details));
             }
         };
-        let ActorOptions { global_name, mailbox, troupe_manager } = options;
+        let ActorOptions { global_name, mailbox, troupe_manager, requirements: _ } = options;
         let runner = ActorRunner::new(self.clone(), actor_type, mailbox);
         let route: Route = runner.clone();
         let me = ActorAddress::new(self.node, id, Some(route.clone()));
@@ -482,7 +506,10 @@ impl Core {
             }
         };
         let parent_id = if is_child { parent.id() } else { SYSTEM_ID };
-        self.registry.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Entry { route, parent: parent_id });
+        self.registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, Entry { route, parent: parent_id, placement });
         (me, is_child, None)
     }
 
@@ -630,7 +657,7 @@ impl Host for ThreadedHost<'_> {
             // only with its actor.
             while let Some(route) = route.upgrade() {
                 match route.deliver(env) {
-                    Ok(()) | Err((_, Refusal::Gone)) => return,
+                    Ok(()) | Err((_, Refusal::Gone | Refusal::Aborted(_))) => return,
                     Err((back, Refusal::Full(_))) => env = back,
                 }
                 drop(route);
@@ -674,15 +701,31 @@ impl Host for ThreadedHost<'_> {
     }
 
     fn create(&mut self, parent: &ActorAddress, new: NewActor, options: ActorOptions) -> (ActorAddress, bool) {
-        let (address, is_child, failed) = self.core.create(parent, new, options);
-        if failed.is_some() {
-            let note = Envelope {
-                sender: self.core.system.clone(),
-                msg: Payload::new(ChildActorExited { child: address.clone() }),
-            };
-            self.core.send(parent, note);
+        let type_name = new.type_name();
+        match self.core.try_create(parent, new, options) {
+            Ok(created) => created,
+            Err(failure) => {
+                // The address is dead from the start; the creator is told at once.
+                let id = self.core.next_id.fetch_add(1, Ordering::Relaxed);
+                let address = ActorAddress::new(self.core.node, id, failure.dead_route(type_name));
+                let note = Envelope {
+                    sender: self.core.system.clone(),
+                    msg: Payload::new(ChildActorExited { child: address.without_route() }),
+                };
+                self.core.send(parent, note);
+                (address, true)
+            }
         }
-        (address, is_child)
+    }
+
+    fn capabilities(&self) -> Arc<Capabilities> {
+        self.core.capabilities()
+    }
+
+    fn update_capability(&mut self, name: String, value: Option<Value>) {
+        // What this handler sent before reaches its targets before any of them is stopped.
+        self.flush();
+        self.core.update_capability(name, value);
     }
 
     fn ask(&mut self, _from: &ActorAddress, to: &ActorAddress, msg: Payload, timeout: Duration) -> ReplyFuture {
@@ -711,22 +754,22 @@ impl SystemImpl for ThreadedSystem {
 
     fn create(&self, new: NewActor, options: ActorOptions) -> Result<ActorAddress> {
         self.check_running()?;
-        if let Some(name) = &options.global_name
-            && let Some(existing) = self.core.names.lock().unwrap_or_else(|e| e.into_inner()).get(name)
-        {
-            // The name is taken: no new actor, and its constructor does not run.
-            return Ok(existing.clone());
-        }
-        if new.isolated && self.core.remote.get().is_some_and(|r| r.hosts_processes()) {
-            // Built in its own process: nothing to construct here.
-            return Ok(self.core.create(&self.core.system, new, options).0);
-        }
-        let actor_type = new.type_name();
-        let new = match new.build() {
-            Ok(actor) => NewActor::built(actor_type, actor),
-            Err(details) => return Err(Error::ConstructorPanicked { actor: actor_type, details }),
-        };
-        Ok(self.core.create(&self.core.system, new, options).0)
+        let type_name = new.type_name();
+        self.core
+            .try_create(&self.core.system, new, options)
+            .map(|(address, _)| address)
+            .map_err(|failure| failure.into_error(type_name, self.core.node))
+    }
+
+    fn capabilities(&self) -> Result<Capabilities> {
+        self.check_running()?;
+        Ok(Capabilities::clone(&self.core.capabilities()))
+    }
+
+    fn update_capability(&self, name: String, value: Option<Value>) -> Result<()> {
+        self.check_running()?;
+        self.core.update_capability(name, value);
+        Ok(())
     }
 
     fn tell(&self, to: &ActorAddress, msg: Payload, _from_async: bool) -> Result<()> {

@@ -1,0 +1,12 @@
+use thespian::prelude::*;
+
+#[derive(Default)]
+struct Trainer;
+
+#[actor(capability_check = "has_gpu")]
+impl Trainer {
+    #[handler]
+    fn hi(&mut self, _msg: String) {}
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use thespian::prelude::*;
+
+#[derive(Default)]
+struct Painter;
+
+#[actor(require_capability(name = "Colours", value = ["red", "blue"]))]
+impl Painter {
+    #[handler]
+    fn hi(&mut self, _msg: String) {}
+}
+
+fn main() {}

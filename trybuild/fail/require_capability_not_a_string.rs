@@ -1,0 +1,12 @@
+use thespian::prelude::*;
+
+#[derive(Default)]
+struct Server;
+
+#[actor(require_capability = Server)]
+impl Server {
+    #[handler]
+    fn hi(&mut self, _msg: String) {}
+}
+
+fn main() {}
