@@ -341,6 +341,42 @@ impl<'a> Context<'a> {
         self.host.update_capability(name.into(), value);
     }
 
+    /// Starts (`true`) or stops telling this actor of the other nodes joining and leaving its
+    /// convention, Thespian's `notifyOnSystemRegistrationChanges`: at once an
+    /// [`ActorSystemConventionUpdate`](crate::ActorSystemConventionUpdate) with `added: true` for
+    /// every member known now, then one for every join (`added: true`), change of capabilities
+    /// (`added: true`) and leave or loss (`added: false`). Several actors may ask. A system that
+    /// is not a node of a convention has no members: nothing arrives.
+    ///
+    /// ```
+    /// use thespian::prelude::*;
+    ///
+    /// #[derive(Default)]
+    /// struct Watcher { members: usize }
+    ///
+    /// #[actor]
+    /// impl Watcher {
+    ///     #[handler]
+    ///     fn start(&mut self, _m: (), cx: &mut Context<'_>) {
+    ///         cx.notify_on_system_registration_changes(true);
+    ///     }
+    ///
+    ///     #[handler]
+    ///     fn update(&mut self, update: ActorSystemConventionUpdate) {
+    ///         if update.added { self.members += 1 } else { self.members -= 1 }
+    ///     }
+    /// }
+    ///
+    /// let system = ActorSystem::new()?;
+    /// let watcher = system.create_actor::<Watcher>()?;
+    /// system.tell(&watcher, ())?;
+    /// # Ok::<(), thespian::Error>(())
+    /// ```
+    pub fn notify_on_system_registration_changes(&mut self, on: bool) {
+        let me = self.st.me.clone();
+        self.host.watch_convention(&me, on);
+    }
+
     /// For a troupe worker whose work takes several messages: while `true`, the troupe does not
     /// give this worker more work; set it back to `false` in the handler that finishes the work.
     pub fn troupe_work_in_progress(&mut self, in_progress: bool) {

@@ -55,12 +55,12 @@ pub use context::Context;
 pub use error::{Error, Result};
 pub use message::{IntoMessage, Message};
 pub use messages::{
-    ActorExitRequest, ActorStatus, ActorStatusRequest, ChildActorExited, DeadEnvelope, PoisonMessage, TroupeSettings,
-    TroupeStatus, TroupeStatusRequest, UpdateTroupeSettings, WakeupMessage,
+    ActorExitRequest, ActorStatus, ActorStatusRequest, ActorSystemConventionUpdate, ChildActorExited, DeadEnvelope,
+    PoisonMessage, TroupeSettings, TroupeStatus, TroupeStatusRequest, UpdateTroupeSettings, WakeupMessage,
 };
 pub use payload::{INLINE_CAPACITY, Payload};
 pub use system::{ActorOptions, ActorSystem, ActorSystemBuilder, MailboxBound, Overflow, SystemBase, SystemStats};
-pub use wire::NodeStatus;
+pub use wire::{ConventionStatus, NodeStatus};
 
 /// Lets this program serve as a node of the [`SystemBase::MultiprocTcp`] base.
 ///
@@ -97,8 +97,9 @@ pub use thespian_macros::main;
 /// Everything an actor program usually needs: `use thespian::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ActorAddress, ActorExitRequest, ActorOptions, ActorSystem, Addr, Capabilities, ChildActorExited, Context,
-        DeadEnvelope, Error, Message, Overflow, PoisonMessage, Requirements, SystemBase, WakeupMessage, actor, handler,
+        ActorAddress, ActorExitRequest, ActorOptions, ActorSystem, ActorSystemConventionUpdate, Addr, Capabilities,
+        ChildActorExited, Context, DeadEnvelope, Error, Message, Overflow, PoisonMessage, Requirements, SystemBase,
+        WakeupMessage, actor, handler,
     };
     pub use serde::{Deserialize, Serialize};
     pub use std::time::Duration;

@@ -52,6 +52,34 @@ pub struct ChildActorExited {
     pub child: ActorAddress,
 }
 
+/// Tells an actor that asked (with `notify_on_system_registration_changes(true)`) that another
+/// node joined or left its convention. At the asking, one arrives for every member known then.
+///
+/// ```
+/// use thespian::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Watcher { members: Vec<String> }
+///
+/// #[actor]
+/// impl Watcher {
+///     #[handler]
+///     fn update(&mut self, update: ActorSystemConventionUpdate) {
+///         let node = update.remote_admin.node().as_str().to_owned();
+///         if update.added { self.members.push(node) } else { self.members.retain(|m| *m != node) }
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActorSystemConventionUpdate {
+    /// The address of the member node's own system (its admin).
+    pub remote_admin: ActorAddress,
+    /// The member's capabilities.
+    pub capabilities: crate::capabilities::Capabilities,
+    /// Whether it joined (or changed its capabilities); `false` when it left or was lost.
+    pub added: bool,
+}
+
 /// Returned to the sender of a message whose handler failed (panicked or returned `Err`).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PoisonMessage {
@@ -204,6 +232,7 @@ macro_rules! system_messages {
 
 system_messages!(
     ActorExitRequest,
+    ActorSystemConventionUpdate,
     ChildActorExited,
     PoisonMessage,
     DeadEnvelope,

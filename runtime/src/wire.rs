@@ -87,6 +87,8 @@ pub(crate) enum Frame {
     /// A message from `to` could not be delivered because `target` has gone: an `ask` waiting
     /// at `to` fails at once.
     Gone { to: WireAddress, target: WireAddress },
+    /// Between the nodes of a convention: registrations, member lists, leaving.
+    Convention(ConventionFrame),
     /// A request of the external API, answered by a `Response` with the same id.
     Request { id: u64, request: Request },
     /// The answer to a `Request`.
@@ -96,12 +98,26 @@ pub(crate) enum Frame {
 /// What a client asks of a node.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Request {
-    /// Create a top-level actor of a registered type.
-    Create { actor_type: String, global_name: Option<String> },
+    /// Create a top-level actor of a registered type (on another member of the convention if
+    /// this node cannot host it).
+    Create { actor_type: String, global_name: Option<String>, requirements: crate::capabilities::Requirements },
     /// Start an isolated actor's own isolated child in a process of its own, under the identity
     /// the asking process chose (one under its own). Not answered: the parent hears of the
     /// child's end as of any isolated child's.
-    Spawn { node: String, actor_type: String, parent: WireAddress, global_name: Option<String> },
+    /// Another node places an actor here the same way, under `<this node>/via-<that node>-...`.
+    Spawn {
+        node: String,
+        actor_type: String,
+        parent: WireAddress,
+        global_name: Option<String>,
+        requirements: crate::capabilities::Requirements,
+    },
+    /// Tell `watcher` of the convention's members joining and leaving (or stop). Not answered.
+    Watch { watcher: WireAddress, on: bool },
+    /// The node's capabilities.
+    Capabilities,
+    /// Set (or remove) one of the node's capabilities.
+    UpdateCapability { name: String, value: Option<crate::capabilities::Value> },
     /// Stop every actor and the node.
     Shutdown,
     /// The node's counters and facts.
@@ -113,11 +129,13 @@ pub(crate) enum Request {
 pub(crate) enum Reply {
     Created(WireAddress),
     ShutDown,
-    Status(NodeStatus),
+    Status(Box<NodeStatus>),
+    Capabilities(crate::capabilities::Capabilities),
+    Done,
 }
 
 /// What a node says of itself.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[non_exhaustive]
 pub struct NodeStatus {
     /// The node's identity (`host:port`).
@@ -138,6 +156,51 @@ pub struct NodeStatus {
     pub clients: usize,
     /// The node's log file, if it writes one (nodes started by a joining process do).
     pub log: Option<String>,
+    /// The node's capabilities.
+    pub capabilities: crate::capabilities::Capabilities,
+    /// Its convention, if it is in one.
+    pub convention: Option<ConventionStatus>,
+}
+
+/// A member as the others know it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct MemberInfo {
+    /// Its identity, the admin address `host:port`.
+    pub node: String,
+    /// Drawn when the node starts: a node started again at the same address is another member.
+    pub incarnation: u64,
+    pub capabilities: crate::capabilities::Capabilities,
+    pub program: String,
+    pub build: String,
+}
+
+/// What nodes of a convention say to each other.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum ConventionFrame {
+    /// A member to its leader, when it joins and every heartbeat.
+    Register { member: MemberInfo },
+    /// The leader to its members: every member (the leader too), after each registration.
+    Members { leader: String, members: Vec<MemberInfo> },
+    /// A node that does not lead, to one that tried to register with it.
+    NotLeader,
+    /// The leader refuses a registration.
+    Refused { reason: String },
+    /// A node leaves (it is shutting down).
+    Leave { node: String },
+}
+
+/// What a node's convention looks like from where it stands, as `node_status` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConventionStatus {
+    /// `"leader"`, `"member"`, or `"alone"` (no leader answers).
+    pub role: String,
+    /// The leader this node is registered with (itself, when it leads).
+    pub leader: Option<String>,
+    /// The other members it knows, by address.
+    pub members: Vec<String>,
+    /// Why the last try to reach a leader failed, if it did.
+    pub last_error: Option<String>,
 }
 
 /// Why a frame could not be read or written.
@@ -297,7 +360,10 @@ mod tests {
 
     #[test]
     fn frames_round_trip_and_garbage_is_an_error() {
-        let frame = Frame::Request { id: 7, request: Request::Create { actor_type: "a::B".into(), global_name: None } };
+        let frame = Frame::Request {
+            id: 7,
+            request: Request::Create { actor_type: "a::B".into(), global_name: None, requirements: Default::default() },
+        };
         let bytes = encode(&frame).unwrap();
         assert!(matches!(decode(&bytes).unwrap(), Frame::Request { id: 7, .. }));
         assert!(decode(b"\xff\x00garbage").is_err());

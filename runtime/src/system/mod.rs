@@ -40,7 +40,6 @@ use crate::context::{ReplyFuture, downcast_reply};
 use crate::error::{Error, Result};
 use crate::message::{IntoMessage, Message};
 use crate::payload::Payload;
-use placement::CAPABILITIES_ON_NODE;
 pub(crate) use placement::{CreateFailure, Placement, aborted_poison, log_stop, stop_request};
 
 /// Hashes actor ids: they are distinct integers already, so one multiplication spreads them.
@@ -161,6 +160,11 @@ pub(crate) trait Host: Send {
     fn dead_letter(&mut self, target: &ActorAddress, env: Envelope);
     /// Records a message the actor had no handler for.
     fn unhandled(&mut self, actor: &ActorAddress, msg: &dyn Message);
+    /// Starts (or stops) telling `watcher` of the convention's members joining and leaving. Only a
+    /// node of a convention has members to tell of.
+    fn watch_convention(&mut self, watcher: &ActorAddress, on: bool) {
+        let _ = (watcher, on);
+    }
     /// The system's capabilities now.
     fn capabilities(&self) -> Arc<Capabilities>;
     /// Sets (or, for `None`, removes) a capability of the system, and stops the actors it can no
@@ -383,13 +387,13 @@ trait SystemImpl: Send + Sync {
     fn shutdown(&self) -> Result<()>;
     /// The system's capabilities.
     fn capabilities(&self) -> Result<Capabilities> {
-        Err(Error::Unsupported(CAPABILITIES_ON_NODE))
+        Err(Error::Unsupported("this base keeps no capabilities"))
     }
     /// Sets (or, for `None`, removes) a capability, and stops the actors the system can no longer
     /// host.
     fn update_capability(&self, name: String, value: Option<Value>) -> Result<()> {
         let _ = (name, value);
-        Err(Error::Unsupported(CAPABILITIES_ON_NODE))
+        Err(Error::Unsupported("this base keeps no capabilities"))
     }
     /// The node this process is joined to.
     fn node_status(&self) -> Result<crate::wire::NodeStatus> {
@@ -551,6 +555,35 @@ impl ActorSystemBuilder {
         self
     }
 
+    /// The leaders of the convention a `MultiprocTcp` node started by this process joins, in
+    /// order: `host:port` each, where `host` may be a DNS name standing for several nodes (a
+    /// Kubernetes headless service, say). The first that is alive leads; the others take over in
+    /// turn when it is lost, and hand back when it returns. A node whose own address is in the
+    /// list leads when no leader before it is alive. Empty (the default): no convention.
+    ///
+    /// ```
+    /// use thespian::prelude::*;
+    /// let server = ActorSystem::builder()
+    ///     .base(SystemBase::MultiprocTcp)
+    ///     .admin_port(1900)
+    ///     .capability("Server", true)
+    ///     .convention_leaders(["127.0.0.1:1900"]);
+    /// # let _ = server;
+    /// ```
+    pub fn convention_leaders<S: Into<String>>(mut self, leaders: impl IntoIterator<Item = S>) -> Self {
+        self.tcp.convention.leaders = leaders.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How often the nodes of a convention say they are alive, and how many heartbeats a node may
+    /// miss before it is lost (default every second, 3: a lost node is noticed within about 4 s;
+    /// a node that is killed is noticed at once, as its connections close).
+    pub fn heartbeat(mut self, interval: Duration, misses: u32) -> Self {
+        self.tcp.convention.heartbeat = interval;
+        self.tcp.convention.misses = misses.max(1);
+        self
+    }
+
     /// Starts the system. Fails if two message or actor types share a wire name.
     pub fn build(self) -> Result<ActorSystem> {
         crate::message::check_registry()?;
@@ -564,9 +597,13 @@ impl ActorSystemBuilder {
                     .with_capabilities(capabilities),
             ),
             SystemBase::MultiprocTcp if !self.capabilities.is_empty() => {
-                return Err(Error::Unsupported(CAPABILITIES_ON_NODE));
+                return Err(Error::Unsupported("this base keeps no capabilities"));
             }
-            SystemBase::MultiprocTcp => Arc::new(threaded::tcp::TcpClient::connect(&self, shutdown_timeout)?),
+            SystemBase::MultiprocTcp => {
+                let mut settings = self.tcp.clone();
+                settings.capabilities = self.capabilities.clone();
+                Arc::new(threaded::tcp::TcpClient::connect(settings, shutdown_timeout)?)
+            }
         };
         Ok(ActorSystem { inner })
     }
@@ -618,7 +655,6 @@ impl ActorSystem {
     /// requirements) is not created: [`Error::NoCompatibleSystem`] says why.
     pub fn create_actor_with<A: ActorType>(&self, options: ActorOptions) -> Result<Addr<A>> {
         check_options(&options)?;
-        self.check_requirements(&options)?;
         self.inner.create(NewActor::of::<A>(), options).map(Addr::unchecked)
     }
 
@@ -651,7 +687,6 @@ impl ActorSystem {
     /// ```
     pub fn create_actor_by_name(&self, wire_name: &str, options: ActorOptions) -> Result<ActorAddress> {
         check_options(&options)?;
-        self.check_requirements(&options)?;
         self.inner.create_by_name(wire_name, options)
     }
 

@@ -8,15 +8,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{ActorOptions, ActorSystem, ActorSystemBuilder, Deliver, Envelope, Refusal, Route, SystemBase};
+use super::{ActorOptions, ActorSystem, ActorSystemBuilder, Deliver, Envelope, Refusal, Route};
 use crate::address::NodeId;
 use crate::capabilities::{Capabilities, CapabilityCheck, Requirements, Value};
 use crate::error::{Error, Result};
 use crate::messages::{ActorExitRequest, ChildActorExited, DeadEnvelope, PoisonMessage};
 use crate::payload::Payload;
-
-/// Why a base without capabilities of its own refuses them.
-pub(super) const CAPABILITIES_ON_NODE: &str = "capabilities are kept by the Simple and Threaded bases; a MultiprocTcp node does not take them from its clients yet";
 
 impl ActorSystemBuilder {
     /// The system's capabilities when it starts, replacing any set before (default none). They
@@ -32,8 +29,9 @@ impl ActorSystemBuilder {
     /// # Ok::<(), thespian::Error>(())
     /// ```
     ///
-    /// Only the in-process bases keep capabilities for now: a [`SystemBase::MultiprocTcp`] system
-    /// given any refuses to start ([`Error::Unsupported`]).
+    /// On [`SystemBase::MultiprocTcp`] they are the capabilities of the node this process starts;
+    /// a node that is running already keeps its own (change them with
+    /// [`ActorSystem::update_capability`]).
     pub fn capabilities(mut self, capabilities: impl Into<Capabilities>) -> Self {
         self.capabilities = capabilities.into();
         self
@@ -111,8 +109,7 @@ impl ActorSystem {
     /// # Ok::<(), thespian::Error>(())
     /// ```
     ///
-    /// A [`SystemBase::MultiprocTcp`] system does not keep capabilities yet:
-    /// [`Error::Unsupported`].
+    /// On [`SystemBase::MultiprocTcp`], the node's.
     pub fn capabilities(&self) -> Result<Capabilities> {
         self.inner.capabilities()
     }
@@ -150,17 +147,6 @@ impl ActorSystem {
     /// ```
     pub fn update_capability(&self, name: impl Into<String>, value: Option<Value>) -> Result<()> {
         self.inner.update_capability(name.into(), value)
-    }
-
-    /// A create request to a node does not carry requirements yet: refused rather than dropped.
-    pub(super) fn check_requirements(&self, options: &ActorOptions) -> Result<()> {
-        if options.requirements.is_empty() || self.base() != SystemBase::MultiprocTcp {
-            Ok(())
-        } else {
-            Err(Error::Unsupported(
-                "a MultiprocTcp system does not send requirements to its node yet; create the actor without them",
-            ))
-        }
     }
 }
 

@@ -90,6 +90,30 @@ trait Remote: Send + Sync {
     fn hosts_processes(&self) -> bool {
         false
     }
+    /// Places an actor this system cannot host on another node that can (a member of its
+    /// convention); its address at once, or `None` when no node can.
+    fn place(
+        &self,
+        parent: &ActorAddress,
+        actor_type: &'static str,
+        requirements: &crate::capabilities::Requirements,
+        global_name: Option<String>,
+    ) -> Option<ActorAddress> {
+        let _ = (parent, actor_type, requirements, global_name);
+        None
+    }
+    /// An actor of another node has exited (its parent here is being told).
+    fn exited_elsewhere(&self, child: &ActorAddress) {
+        let _ = child;
+    }
+    /// Starts (or stops) telling `watcher` of the convention's members joining and leaving.
+    fn watch_convention(&self, watcher: &ActorAddress, on: bool) {
+        let _ = (watcher, on);
+    }
+    /// A capability of this system was set (or removed, for `None`).
+    fn capability_updated(&self, name: &str, value: Option<&crate::capabilities::Value>, all: &Capabilities) {
+        let _ = (name, value, all);
+    }
     /// Starts an actor of a registered type in a process of its own; its address at once.
     fn create_isolated(
         &self,
@@ -740,6 +764,12 @@ impl Host for ThreadedHost<'_> {
 
     fn unhandled(&mut self, actor: &ActorAddress, msg: &dyn Message) {
         record_unhandled(&self.core.unhandled, actor, msg);
+    }
+
+    fn watch_convention(&mut self, watcher: &ActorAddress, on: bool) {
+        if let Some(remote) = self.core.remote.get() {
+            remote.watch_convention(watcher, on);
+        }
     }
 }
 

@@ -37,8 +37,15 @@ impl Core {
         let isolated = new.isolated && self.remote.get().is_some_and(|r| r.hosts_processes());
         let checked = !new.check.is_none();
         let seen = self.capabilities_version.load(Ordering::Acquire);
-        if checked {
-            new.admits(&self.capabilities(), &options.requirements).map_err(CreateFailure::Refused)?;
+        if checked && let Err(why) = new.admits(&self.capabilities(), &options.requirements) {
+            // Not here: on another node of the convention that can host it, if there is one.
+            if let Some(remote) = self.remote.get()
+                && let Some(address) =
+                    remote.place(parent, new.type_name(), &options.requirements, options.global_name.clone())
+            {
+                return Ok((address, options.global_name.is_none()));
+            }
+            return Err(CreateFailure::Refused(why));
         }
         let (address, is_child, failed) = self.create(parent, new, options);
         if let Some(details) = failed {
@@ -59,12 +66,17 @@ impl Core {
     /// Sets (or, for `None`, removes) a capability, and stops the actors the system can no longer
     /// host.
     pub(super) fn update_capability(&self, name: String, value: Option<Value>) {
+        let name_for_remote = name.clone();
         {
             let mut capabilities = self.capabilities.write().unwrap_or_else(|e| e.into_inner());
             if !Arc::make_mut(&mut capabilities).update(name, value) {
                 return;
             }
             self.capabilities_version.fetch_add(1, Ordering::AcqRel);
+        }
+        if let Some(remote) = self.remote.get() {
+            let all = self.capabilities();
+            remote.capability_updated(&name_for_remote, all.get(&name_for_remote), &all);
         }
         self.stop_unhostable(None);
     }

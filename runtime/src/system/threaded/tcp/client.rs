@@ -19,8 +19,8 @@ pub(crate) struct TcpClient {
 }
 
 impl TcpClient {
-    pub fn connect(builder: &ActorSystemBuilder, shutdown_timeout: Duration) -> Result<Self> {
-        Self::join(builder.tcp.clone(), shutdown_timeout, None)
+    pub fn connect(settings: TcpSettings, shutdown_timeout: Duration) -> Result<Self> {
+        Self::join(settings, shutdown_timeout, None)
     }
 
     /// Joins the node: as a client, or (given its assigned identity) as an isolated actor's
@@ -140,6 +140,9 @@ impl TcpClient {
     fn failure(&self, failure: Failure) -> Error {
         match failure {
             Failure::UnknownActorType(name) => Error::UnknownActorType { name, system: self.node },
+            Failure::NoCompatibleSystem { actor_type, system, reason } => {
+                Error::NoCompatibleSystem { actor_type, system: NodeId::intern(&system), reason }
+            }
             Failure::ConstructorPanicked { actor, details } => {
                 Error::ConstructorPanicked { actor: Box::leak(actor.into_boxed_str()), details }
             }
@@ -341,7 +344,11 @@ impl SystemImpl for TcpClient {
 
     fn create_by_name(&self, wire_name: &str, options: ActorOptions) -> Result<ActorAddress> {
         // The node decides: a taken global name wins over any type, even one unknown here.
-        let request = Request::Create { actor_type: wire_name.to_owned(), global_name: options.global_name };
+        let request = Request::Create {
+            actor_type: wire_name.to_owned(),
+            global_name: options.global_name,
+            requirements: options.requirements,
+        };
         match self.request(request, Duration::from_secs(30))? {
             Reply::Created(address) => Ok(address.to_address()),
             other => Err(Error::NodeUnavailable { address: self.address.clone(), details: format!("{other:?}") }),
@@ -407,9 +414,20 @@ impl SystemImpl for TcpClient {
         true
     }
 
+    fn capabilities(&self) -> Result<crate::capabilities::Capabilities> {
+        match self.request(Request::Capabilities, Duration::from_secs(10))? {
+            Reply::Capabilities(capabilities) => Ok(capabilities),
+            other => Err(Error::NodeUnavailable { address: self.address.clone(), details: format!("{other:?}") }),
+        }
+    }
+
+    fn update_capability(&self, name: String, value: Option<crate::capabilities::Value>) -> Result<()> {
+        self.request(Request::UpdateCapability { name, value }, Duration::from_secs(10)).map(|_| ())
+    }
+
     fn node_status(&self) -> Result<NodeStatus> {
         match self.request(Request::Status, Duration::from_secs(10))? {
-            Reply::Status(status) => Ok(status),
+            Reply::Status(status) => Ok(*status),
             other => Err(Error::NodeUnavailable { address: self.address.clone(), details: format!("{other:?}") }),
         }
     }

@@ -26,14 +26,16 @@ use crate::context::ReplyFuture;
 use crate::error::{Error, Result};
 use crate::messages::PoisonMessage;
 use crate::payload::Payload;
-use crate::system::{ActorOptions, ActorSystemBuilder, Envelope, NewActor, SystemBase, SystemImpl, SystemStats};
+use crate::system::{ActorOptions, Envelope, NewActor, SystemBase, SystemImpl, SystemStats};
 mod client;
+mod convention;
 mod isolated;
 mod node;
 mod outbox;
 mod router;
 
 pub(crate) use client::TcpClient;
+pub(crate) use convention::ConventionSettings;
 use isolated::{IsolatedRole, run_isolated};
 use node::run_node;
 use outbox::{ENVELOPE_MARK, EnvelopeIn, NodeTable, Outbox, Refused};
@@ -80,6 +82,9 @@ pub(crate) struct TcpSettings {
     pub max_frame: Option<usize>,
     pub send_queue_limit: Option<usize>,
     pub isolated_start_timeout: Option<Duration>,
+    /// The capabilities of a node this process starts.
+    pub capabilities: crate::capabilities::Capabilities,
+    pub convention: ConventionSettings,
 }
 
 impl Default for TcpSettings {
@@ -100,6 +105,8 @@ impl Default for TcpSettings {
             max_frame: None,
             send_queue_limit: None,
             isolated_start_timeout: None,
+            capabilities: Default::default(),
+            convention: ConventionSettings::default(),
         }
     }
 }
@@ -115,6 +122,8 @@ impl TcpSettings {
                 .ok()
                 .and_then(|m| m.parse().ok())
                 .map(Duration::from_millis),
+            capabilities: convention::capabilities_from_env(),
+            convention: ConventionSettings::from_env(),
             ..TcpSettings::default()
         }
     }
@@ -144,6 +153,8 @@ impl TcpSettings {
             .env(MAX_FRAME_VAR, self.max_frame().to_string())
             .env(SEND_QUEUE_VAR, self.send_queue_limit().to_string())
             .env(ISOLATED_START_VAR, self.isolated_start_timeout().as_millis().to_string());
+        self.convention.pass_on(command);
+        convention::pass_on_capabilities(&self.capabilities, command);
     }
 
     fn admin_address(&self) -> SocketAddr {
@@ -155,6 +166,7 @@ impl TcpSettings {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Failure {
     UnknownActorType(String),
+    NoCompatibleSystem { actor_type: String, system: String, reason: String },
     ConstructorPanicked { actor: String, details: String },
     InvalidGlobalName,
     ShuttingDown,
@@ -216,7 +228,15 @@ fn bounce(core: &Core, to: &ActorAddress, env: Envelope, details: String) {
 /// sender as a `PoisonMessage` naming the type this program cannot read.
 fn deliver_incoming(core: &Core, inbox: &mut Inbox, env: EnvelopeIn) {
     match crate::message::from_bytes(env.body()) {
-        Ok(msg) => inbox.push(core, env.target, Envelope { sender: env.sender, msg: Payload::from_box(msg) }),
+        Ok(msg) => {
+            if let Some(exited) = msg.downcast_ref::<crate::messages::ChildActorExited>()
+                && let Some(remote) = core.remote.get()
+            {
+                // An actor placed on another node ended: it is no longer that node's to answer for.
+                remote.exited_elsewhere(&exited.child);
+            }
+            inbox.push(core, env.target, Envelope { sender: env.sender, msg: Payload::from_box(msg) })
+        }
         Err(e) => {
             let wire_name = env.wire_name().to_owned();
             let details = format!("{} cannot read a `{wire_name}`: {e}", core.node);

@@ -23,6 +23,47 @@ pub(super) struct Router {
     /// In an isolated actor's process: the numbers for the processes its own isolated children
     /// get (the node starts them).
     next_child: AtomicU64,
+    /// In a node: connects to other nodes when there is something to send them.
+    pub(super) dialer: std::sync::OnceLock<Arc<dyn Dialer>>,
+    /// In a node of a convention: its members, placement and watchers.
+    pub(super) convention: std::sync::OnceLock<Arc<dyn ConventionHooks>>,
+}
+
+/// Opens connections to other nodes.
+pub(super) trait Dialer: Send + Sync {
+    /// Starts connecting to `node`; what is sent meanwhile waits in `outbox`.
+    fn dial(&self, node: &str, outbox: Peer);
+}
+
+/// What routing and creation ask of a node's convention.
+pub(super) trait ConventionHooks: Send + Sync {
+    /// Whether `node`, a node's identity, is one to connect to (a member, or a leader).
+    fn knows(&self, node: &str) -> bool;
+    /// Places an actor this node cannot host on a member that can; its address at once.
+    fn place(
+        &self,
+        parent: &ActorAddress,
+        actor_type: &str,
+        requirements: &crate::capabilities::Requirements,
+        global_name: Option<String>,
+    ) -> Option<ActorAddress>;
+    /// Starts (or stops) telling `watcher` of members joining and leaving.
+    fn watch(&self, watcher: &ActorAddress, on: bool);
+    /// An actor placed elsewhere has exited.
+    fn child_exited(&self, child: &ActorAddress);
+    /// This node's capabilities changed.
+    fn capabilities_changed(&self, capabilities: &crate::capabilities::Capabilities);
+}
+
+/// The node a process identity belongs to: a node's own identity is `host:port`; its clients'
+/// are `host:port#...` and its isolated actors' processes' `host:port/...`.
+pub(super) fn home_node(identity: &str) -> &str {
+    identity.split(['/', '#']).next().unwrap_or(identity)
+}
+
+/// Whether an identity is a node's own (not one of its clients' or isolated processes').
+pub(super) fn is_node_identity(identity: &str) -> bool {
+    !identity.contains(['/', '#'])
 }
 
 /// What a node knows of the processes it started for isolated actors.
@@ -99,6 +140,8 @@ impl Router {
             isolation,
             isolated_actor,
             next_child: AtomicU64::new(1),
+            dialer: std::sync::OnceLock::new(),
+            convention: std::sync::OnceLock::new(),
         })
     }
 
@@ -109,8 +152,54 @@ impl Router {
         if let Some(peer) = peers.get(node.as_str()) {
             return Some(f(peer));
         }
+        // A process of another node: through that node.
+        let home = home_node(node.as_str());
+        if home.len() != node.as_str().len()
+            && let Some(peer) = peers.get(home)
+        {
+            return Some(f(peer));
+        }
         drop(peers);
+        if let Some(outbox) = self.dial(home) {
+            return Some(f(&outbox));
+        }
         self.upstream.as_deref().map(f)
+    }
+
+    /// The outbox for another node of the convention, connecting to it if there is none yet.
+    pub(super) fn dial(&self, node: &str) -> Option<Peer> {
+        let dialer = self.dialer.get()?;
+        if !self.convention.get().is_some_and(|c| c.knows(node)) {
+            return None;
+        }
+        let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = peers.get(node) {
+            return Some(existing.clone());
+        }
+        let outbox = Outbox::new(self.send_queue_limit);
+        peers.insert(node.to_owned(), outbox.clone());
+        drop(peers);
+        dialer.dial(node, outbox.clone());
+        Some(outbox)
+    }
+
+    /// A connection from another node: its outbox is the way there unless one exists already
+    /// (the two nodes dialled each other; each writes on the connection it has, and reads both).
+    pub(super) fn adopt(&self, node: &str, outbox: &Peer) {
+        self.peers.write().unwrap_or_else(|e| e.into_inner()).entry(node.to_owned()).or_insert_with(|| outbox.clone());
+    }
+
+    /// Forgets every connection to `node` and its processes: what waits in them becomes dead
+    /// letters.
+    pub(super) fn forget_node(&self, core: &Core, node: &str) {
+        let gone: Vec<Peer> = {
+            let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
+            let names: Vec<String> = peers.keys().filter(|k| home_node(k) == node).cloned().collect();
+            names.iter().filter_map(|n| peers.remove(n)).collect()
+        };
+        for outbox in gone {
+            outbox.close(Some(core));
+        }
     }
 
     /// Queues a frame for the process `node`; `false` when there is nowhere to put it.
@@ -319,13 +408,66 @@ impl Remote for Router {
     }
 
     fn reaches(&self, node: NodeId) -> bool {
-        // A client or an isolated process hands everything to its node; a node knows its peers.
-        self.upstream.is_some() || self.peers.read().unwrap_or_else(|e| e.into_inner()).contains_key(node.as_str())
+        // A client or an isolated process hands everything to its node; a node knows its peers
+        // and the other nodes of its convention.
+        if self.upstream.is_some() {
+            return true;
+        }
+        let home = home_node(node.as_str());
+        let peers = self.peers.read().unwrap_or_else(|e| e.into_inner());
+        peers.contains_key(node.as_str())
+            || peers.contains_key(home)
+            || self.convention.get().is_some_and(|c| c.knows(home))
     }
 
     fn target_gone(&self, sender: &ActorAddress, target: &ActorAddress) {
         let frame = Frame::Gone { to: WireAddress::of(sender), target: WireAddress::of(target) };
         let _ = self.route_frame(sender.node(), &frame);
+    }
+
+    fn place(
+        &self,
+        parent: &ActorAddress,
+        actor_type: &'static str,
+        requirements: &crate::capabilities::Requirements,
+        global_name: Option<String>,
+    ) -> Option<ActorAddress> {
+        self.convention.get()?.place(parent, actor_type, requirements, global_name)
+    }
+
+    fn exited_elsewhere(&self, child: &ActorAddress) {
+        if let Some(convention) = self.convention.get() {
+            convention.child_exited(child);
+        }
+    }
+
+    fn watch_convention(&self, watcher: &ActorAddress, on: bool) {
+        if let Some(convention) = self.convention.get() {
+            convention.watch(watcher, on);
+        } else if let Some(upstream) = &self.upstream
+            && self.isolated_actor.is_some()
+        {
+            // An isolated actor's process: the node keeps the watchers.
+            let request = Request::Watch { watcher: WireAddress::of(watcher), on };
+            let _ = upstream.frame(&Frame::Request { id: 0, request });
+        }
+    }
+
+    fn capability_updated(
+        &self,
+        name: &str,
+        value: Option<&crate::capabilities::Value>,
+        all: &crate::capabilities::Capabilities,
+    ) {
+        if let Some(convention) = self.convention.get() {
+            convention.capabilities_changed(all);
+        } else if let Some(upstream) = &self.upstream
+            && self.isolated_actor.is_some()
+        {
+            // An isolated actor's process: the capabilities are its node's.
+            let request = Request::UpdateCapability { name: name.to_owned(), value: value.cloned() };
+            let _ = upstream.frame(&Frame::Request { id: 0, request });
+        }
     }
 
     fn hosts_processes(&self) -> bool {
@@ -356,6 +498,7 @@ impl Remote for Router {
             actor_type: actor_type.to_owned(),
             parent: WireAddress::of(parent),
             global_name,
+            requirements: Default::default(),
         };
         if upstream.frame(&Frame::Request { id: 0, request }).is_err() {
             return None;
