@@ -301,3 +301,150 @@ impl Flooder {
         format!("{}|{}", self.returned, self.first_reason)
     }
 }
+
+/// Asks an actor which node hosts it.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::WhereAmI")]
+pub struct WhereAmI;
+
+/// The node an address belongs to: `host:port`, whatever process of that node it names.
+pub fn node_of(address: &ActorAddress) -> String {
+    address.node().as_str().split(['/', '#']).next().unwrap_or_default().to_owned()
+}
+
+/// Can run only on a node with the capability `Server`.
+#[derive(Default)]
+pub struct ServerSide;
+
+#[actor(name = "test::ServerSide", require_capability = "Server")]
+impl ServerSide {
+    #[handler]
+    fn where_am_i(&mut self, _m: WhereAmI, cx: &mut Context<'_>) -> String {
+        node_of(cx.my_address())
+    }
+
+    #[handler]
+    fn echo(&mut self, text: String) -> String {
+        text
+    }
+}
+
+/// Can run only on a node with the capability `Client`.
+#[derive(Default)]
+pub struct ClientSide;
+
+#[actor(name = "test::ClientSide", require_capability = "Client")]
+impl ClientSide {
+    #[handler]
+    fn where_am_i(&mut self, _m: WhereAmI, cx: &mut Context<'_>) -> String {
+        node_of(cx.my_address())
+    }
+}
+
+/// Whether a node's `Name` capability is the `host` its creator asked for.
+fn named_host(capabilities: &Capabilities, requirements: &Requirements) -> bool {
+    requirements.get("host").is_some() && capabilities.get("Name") == requirements.get("host")
+}
+
+/// Tells `to` a `Note` for `reply_to`.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Bounce")]
+pub struct Bounce {
+    pub to: ActorAddress,
+    pub text: String,
+}
+
+/// Answer `reply_to` with where this is and the text.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Note")]
+pub struct Note {
+    pub reply_to: ActorAddress,
+    pub text: String,
+}
+
+/// Runs on the node whose `Name` is the `host` requirement of its create.
+#[derive(Default)]
+pub struct Pinned;
+
+#[actor(name = "test::Pinned", capability_check = named_host)]
+impl Pinned {
+    #[handler]
+    fn where_am_i(&mut self, _m: WhereAmI, cx: &mut Context<'_>) -> String {
+        node_of(cx.my_address())
+    }
+
+    #[handler]
+    fn bounce(&mut self, bounce: Bounce, cx: &mut Context<'_>) {
+        let text = format!("{} via {}", bounce.text, node_of(cx.my_address()));
+        cx.send(&bounce.to, Note { reply_to: cx.sender(), text });
+    }
+
+    #[handler]
+    fn note(&mut self, note: Note, cx: &mut Context<'_>) {
+        cx.send(&note.reply_to, format!("{} to {}", note.text, node_of(cx.my_address())));
+    }
+}
+
+/// Starts watching the convention.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Watch")]
+pub struct Watch;
+
+/// Asks a `ConventionWatcher` what it has seen: `+node` or `-node` per update, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Seen")]
+pub struct Seen;
+
+/// Records every convention update, as the original's `ConventionWatcher` does.
+#[derive(Default)]
+pub struct ConventionWatcher {
+    seen: Vec<String>,
+}
+
+#[actor(name = "test::ConventionWatcher")]
+impl ConventionWatcher {
+    #[handler]
+    fn watch(&mut self, _m: Watch, cx: &mut Context<'_>) -> bool {
+        cx.notify_on_system_registration_changes(true);
+        true
+    }
+
+    #[handler]
+    fn update(&mut self, update: ActorSystemConventionUpdate) {
+        let sign = if update.added { '+' } else { '-' };
+        self.seen.push(format!("{sign}{}", update.remote_admin.node().as_str()));
+    }
+
+    #[handler]
+    fn seen(&mut self, _m: Seen) -> String {
+        self.seen.join(" ")
+    }
+}
+
+/// Places a `ServerSide` child and counts its exits.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::PlaceServer")]
+pub struct PlaceServer;
+
+#[derive(Default)]
+pub struct Placer {
+    exited: u32,
+}
+
+#[actor(name = "test::Placer")]
+impl Placer {
+    #[handler]
+    fn place(&mut self, _m: PlaceServer, cx: &mut Context<'_>) -> ActorAddress {
+        cx.create_actor::<ServerSide>().into_address()
+    }
+
+    #[handler]
+    fn exited(&mut self, _m: ChildActorExited) {
+        self.exited += 1;
+    }
+
+    #[handler]
+    fn count(&mut self, _m: ExitedCount) -> u32 {
+        self.exited
+    }
+}

@@ -596,9 +596,6 @@ impl ActorSystemBuilder {
                 threaded::ThreadedSystem::new(node, self.worker_threads, shutdown_timeout)?
                     .with_capabilities(capabilities),
             ),
-            SystemBase::MultiprocTcp if !self.capabilities.is_empty() => {
-                return Err(Error::Unsupported("this base keeps no capabilities"));
-            }
             SystemBase::MultiprocTcp => {
                 let mut settings = self.tcp.clone();
                 settings.capabilities = self.capabilities.clone();

@@ -532,11 +532,11 @@ impl Convention {
         let was_leader = state.role == (Role::Member { leader: node.to_owned() });
         let was_member = state.registry.remove(node).is_some();
         if state.leaders.iter().any(|l| l == node) && !matches!(state.role, Role::Member { .. }) {
-            state.last_error = Some(format!("the leader {node} does not answer: {why}"));
+            state.last_error = Some(format!("cannot reach the leader {node}: {why}"));
             tracing::warn!(leader = %node, %why, "the convention leader does not answer; trying again later");
         }
         if was_leader {
-            state.last_error = Some(format!("the leader {node} does not answer: {why}"));
+            state.last_error = Some(format!("cannot reach the leader {node}: {why}"));
             state.role = self.unled_role(&state);
         }
         let in_view = state.view.contains_key(node);
@@ -567,6 +567,12 @@ impl Convention {
             }
             Role::Alone => {}
         }
+    }
+
+    /// The actors this node placed elsewhere on behalf of `system` (created from outside).
+    pub(super) fn placed_top_level(&self, system: &ActorAddress) -> Vec<ActorAddress> {
+        let state = self.state();
+        state.placed.values().flatten().filter(|(_, parent)| parent == system).map(|(child, _)| child.clone()).collect()
     }
 
     pub(super) fn status(&self) -> ConventionStatus {

@@ -393,9 +393,6 @@ pub(super) fn run_node() -> Result<()> {
     // Serve until a client asks for shutdown; then stop every actor, answer, and end.
     let (id, peer) = stop_rx.recv().map_err(|_| Error::ShutDown(NodeId::intern(&node_id)))?;
     tracing::info!(node = %node_id, "shutting down");
-    if let Some(convention) = &convention {
-        convention.leave();
-    }
     // Isolated actors created from outside belong to the node: they are asked to exit too.
     let isolation = shared.router.isolation.as_ref().expect("a node hosts processes");
     let top_level: Vec<ActorAddress> = isolation
@@ -411,7 +408,20 @@ pub(super) fn run_node() -> Result<()> {
             Envelope { sender: system.core.system.clone(), msg: Payload::new(crate::ActorExitRequest::default()) };
         system.core.send(&address, exit);
     }
+    // So are the actors it placed on other members.
+    if let Some(convention) = &convention {
+        for address in convention.placed_top_level(&system.core.system) {
+            let exit =
+                Envelope { sender: system.core.system.clone(), msg: Payload::new(crate::ActorExitRequest::default()) };
+            system.core.send(&address, exit);
+        }
+    }
     let result = SystemImpl::shutdown(&*system);
+    // Only now that its actors are gone (children elsewhere included, whose exits come back
+    // through the convention) does the node leave it.
+    if let Some(convention) = &convention {
+        convention.leave();
+    }
     // Whatever isolated process is still there after the actors' exits ends now.
     let deadline = Instant::now() + Duration::from_secs(5);
     while !isolation.children.lock().unwrap_or_else(|e| e.into_inner()).is_empty() && Instant::now() < deadline {
