@@ -433,3 +433,26 @@ fn nodes_on_two_hosts_of_their_own_place_actors_and_notice_a_cut_link() {
     eprintln!("link cut -> member lost after {noticed:?} (configured: {:?})", HEARTBEAT * MISSES);
     assert!(noticed < HEARTBEAT * MISSES + Duration::from_secs(5), "{noticed:?}");
 }
+
+#[test]
+fn a_leader_given_by_a_dns_name_is_found_through_its_addresses() {
+    let (l, m) = (free_port(), free_port());
+    let leader = Node::start(l, &[("Server", "yes")], &[l]);
+    // `localhost` stands for the leader here, as a headless service's name would for its pods.
+    let system = ActorSystem::builder()
+        .base(SystemBase::MultiprocTcp)
+        .admin_port(m)
+        .cookie(COOKIE)
+        .node_program(NODE_PROGRAM)
+        .capability("Client", "yes")
+        .convention_leaders([format!("localhost:{l}")])
+        .heartbeat(HEARTBEAT, MISSES)
+        .build()
+        .expect("the node starts");
+    let status = system.node_status().unwrap();
+    let member = Node { system: Some(system), port: m, pid: status.pid, log: status.log };
+    assert!(eventually(SETTLE, || member.leader() == Some(address(l))), "{:?}", member.convention());
+    assert!(knows(&leader, &[&member]));
+    let echo = member.system().create_actor::<ServerSide>().unwrap();
+    assert_eq!(member.system().ask::<String, _, _>(&echo, WhereAmI, ASK).unwrap(), address(l));
+}

@@ -599,6 +599,7 @@ impl ActorSystemBuilder {
             SystemBase::MultiprocTcp => {
                 let mut settings = self.tcp.clone();
                 settings.capabilities = self.capabilities.clone();
+                settings.take_leaders_from_capabilities();
                 Arc::new(threaded::tcp::TcpClient::connect(settings, shutdown_timeout)?)
             }
         };

@@ -72,6 +72,30 @@ impl ConventionSettings {
     }
 }
 
+/// The original's way of naming the leaders: the capability `Convention Address.IPv4`, as
+/// `"host:port"`, `"host"` (the admin port), `["host", port]`, or a list of these (in order).
+pub(crate) const CONVENTION_ADDRESS_CAPABILITY: &str = "Convention Address.IPv4";
+
+/// The leaders named by a `Convention Address.IPv4` value.
+pub(crate) fn leaders_from_capability(value: &crate::capabilities::Value, admin_port: u16) -> Vec<String> {
+    use crate::capabilities::Value;
+    let one = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) if s.contains(':') => Some(s.clone()),
+            Value::String(host) => Some(format!("{host}:{admin_port}")),
+            Value::Array(pair) if pair.len() == 2 => match (&pair[0], &pair[1]) {
+                (Value::String(host), Value::Number(port)) => Some(format!("{host}:{}", port.as_u64()?)),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    match value {
+        Value::Array(list) if one(value).is_none() => list.iter().filter_map(one).collect(),
+        other => one(other).into_iter().collect(),
+    }
+}
+
 /// The capabilities a node starts with, as passed from the process that starts it.
 pub(super) fn capabilities_from_env() -> Capabilities {
     std::env::var(CAPABILITIES_VAR).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default()
@@ -699,5 +723,82 @@ impl ConventionHooks for Convention {
         if let Some(placed) = state.placed.get_mut(&home) {
             placed.retain(|(c, _)| c != child);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(node: &str, incarnation: u64) -> MemberInfo {
+        MemberInfo {
+            node: node.to_owned(),
+            incarnation,
+            capabilities: Capabilities::new(),
+            program: "p".into(),
+            build: "b".into(),
+        }
+    }
+
+    #[test]
+    fn a_second_live_member_of_the_same_address_is_refused_and_a_restarted_one_replaces_the_first() {
+        let me = "127.0.0.1:9";
+        let system = ThreadedSystem::new(NodeId::intern(me), Some(1), Duration::from_secs(1)).unwrap();
+        let router = Router::new(None, &TcpSettings::default(), None, None);
+        let settings = ConventionSettings { leaders: vec![me.to_owned()], ..ConventionSettings::default() };
+        let convention = Convention::new(settings, member(me, 1), &router, &system.core);
+        convention.tick(vec![me.to_owned()]);
+        assert_eq!(convention.status().role, "leader");
+        let other = "127.0.0.1:10";
+        let incarnation = || convention.state().registry.get(other).map(|r| r.info.incarnation);
+
+        convention.connection(1, true);
+        convention.received(other, 1, ConventionFrame::Register { member: member(other, 1) });
+        assert_eq!(incarnation(), Some(1));
+        // Another process claims the address while the first is connected: refused.
+        convention.connection(2, true);
+        convention.received(other, 2, ConventionFrame::Register { member: member(other, 2) });
+        assert_eq!(incarnation(), Some(1));
+        // The first has gone (its connection closed): the one started again takes its place.
+        convention.connection(1, false);
+        convention.received(other, 2, ConventionFrame::Register { member: member(other, 2) });
+        assert_eq!(incarnation(), Some(2));
+        // A registration naming another address than the connection's is refused.
+        convention.received(other, 2, ConventionFrame::Register { member: member("127.0.0.1:11", 1) });
+        assert!(!convention.state().registry.contains_key("127.0.0.1:11"));
+        SystemImpl::shutdown(&system).unwrap();
+    }
+
+    #[test]
+    fn the_originals_convention_address_capability_names_the_leaders() {
+        use crate::capabilities::json;
+        assert_eq!(leaders_from_capability(&json!("10.0.0.1:1901"), 1900), ["10.0.0.1:1901"]);
+        assert_eq!(leaders_from_capability(&json!("10.0.0.1"), 1900), ["10.0.0.1:1900"]);
+        assert_eq!(leaders_from_capability(&json!(["10.0.0.1", 1902]), 1900), ["10.0.0.1:1902"]);
+        assert_eq!(
+            leaders_from_capability(&json!(["10.0.0.1", ["10.0.0.2", 7], "h:3"]), 1900),
+            ["10.0.0.1:1900", "10.0.0.2:7", "h:3"]
+        );
+        assert!(leaders_from_capability(&json!(42), 1900).is_empty());
+    }
+
+    #[test]
+    fn a_silent_member_is_lost_after_the_configured_heartbeats() {
+        let me = "127.0.0.1:19";
+        let system = ThreadedSystem::new(NodeId::intern(me), Some(1), Duration::from_secs(1)).unwrap();
+        let router = Router::new(None, &TcpSettings::default(), None, None);
+        let settings =
+            ConventionSettings { leaders: vec![me.to_owned()], heartbeat: Duration::from_millis(10), misses: 2 };
+        let convention = Convention::new(settings, member(me, 1), &router, &system.core);
+        convention.tick(vec![me.to_owned()]);
+        convention.connection(1, true);
+        convention.received("127.0.0.1:20", 1, ConventionFrame::Register { member: member("127.0.0.1:20", 1) });
+        assert_eq!(convention.status().members, ["127.0.0.1:20"]);
+        convention.tick(vec![me.to_owned()]);
+        assert_eq!(convention.status().members, ["127.0.0.1:20"], "heard just now");
+        std::thread::sleep(Duration::from_millis(30));
+        convention.tick(vec![me.to_owned()]);
+        assert!(convention.status().members.is_empty(), "silent for more than two heartbeats");
+        SystemImpl::shutdown(&system).unwrap();
     }
 }

@@ -136,6 +136,16 @@ impl TcpSettings {
         self.max_frame.unwrap_or(DEFAULT_MAX_FRAME)
     }
 
+    /// Leaders named the original's way, by the capability `Convention Address.IPv4`, when none
+    /// are given otherwise.
+    pub(crate) fn take_leaders_from_capabilities(&mut self) {
+        if self.convention.leaders.is_empty()
+            && let Some(value) = self.capabilities.get(convention::CONVENTION_ADDRESS_CAPABILITY)
+        {
+            self.convention.leaders = convention::leaders_from_capability(value, self.admin_port);
+        }
+    }
+
     fn send_queue_limit(&self) -> usize {
         self.send_queue_limit.unwrap_or(outbox::DEFAULT_SEND_QUEUE_LIMIT)
     }

@@ -366,7 +366,7 @@ pub(super) fn run_node() -> Result<()> {
         let _ = router.convention.set(convention.clone());
         net.spawn(convention.clone().run());
     }
-    {
+    let accepting = {
         let shared = shared.clone();
         net.spawn(async move {
             let listener = match tokio::net::TcpListener::from_std(listener) {
@@ -388,11 +388,14 @@ pub(super) fn run_node() -> Result<()> {
                     }
                 }
             }
-        });
-    }
+        })
+    };
     // Serve until a client asks for shutdown; then stop every actor, answer, and end.
     let (id, peer) = stop_rx.recv().map_err(|_| Error::ShutDown(NodeId::intern(&node_id)))?;
     tracing::info!(node = %node_id, "shutting down");
+    // No new process joins a node that is ending: the admin port is free again at once, and a
+    // process that comes now starts a new node.
+    accepting.abort();
     // Isolated actors created from outside belong to the node: they are asked to exit too.
     let isolation = shared.router.isolation.as_ref().expect("a node hosts processes");
     let top_level: Vec<ActorAddress> = isolation
