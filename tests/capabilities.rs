@@ -397,12 +397,6 @@ fn builder_capabilities_host_actors() {
     }
 }
 
-#[test]
-fn multiproc_refuses_what_it_cannot_carry() {
-    let refused = ActorSystem::builder().base(SystemBase::MultiprocTcp).capability("Red", true).build();
-    assert!(matches!(refused, Err(Error::Unsupported(_))), "{refused:?}");
-}
-
 conformance! {
     /// test00_systemUpdatable and test01_actorUpdatable: capabilities can be set and removed from
     /// outside and from an actor; the system reports them.

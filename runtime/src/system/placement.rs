@@ -29,7 +29,7 @@ impl ActorSystemBuilder {
     /// # Ok::<(), thespian::Error>(())
     /// ```
     ///
-    /// On [`SystemBase::MultiprocTcp`] they are the capabilities of the node this process starts;
+    /// On [`SystemBase::MultiprocTcp`](crate::SystemBase::MultiprocTcp) they are the capabilities of the node this process starts;
     /// a node that is running already keeps its own (change them with
     /// [`ActorSystem::update_capability`]).
     pub fn capabilities(mut self, capabilities: impl Into<Capabilities>) -> Self {
@@ -109,7 +109,7 @@ impl ActorSystem {
     /// # Ok::<(), thespian::Error>(())
     /// ```
     ///
-    /// On [`SystemBase::MultiprocTcp`], the node's.
+    /// On [`SystemBase::MultiprocTcp`](crate::SystemBase::MultiprocTcp), the node's.
     pub fn capabilities(&self) -> Result<Capabilities> {
         self.inner.capabilities()
     }
