@@ -251,6 +251,9 @@ fn a_killed_member_is_detected_and_the_parents_of_its_actors_are_told() {
     let told = eventually(SETTLE, || leader.system().ask::<u32, _, _>(&placer, ExitedCount, ASK).unwrap() == 1);
     let parent_told = killed.elapsed();
     assert!(told, "the parent of an actor on the killed member was never told");
+    // Once: nothing more arrives for that child.
+    std::thread::sleep(HEARTBEAT * 2);
+    assert_eq!(leader.system().ask::<u32, _, _>(&placer, ExitedCount, ASK).unwrap(), 1);
     let seen = || leader.system().ask::<String, _, _>(&watcher, Seen, ASK).unwrap();
     assert!(eventually(SETTLE, || seen().contains(&format!("-{}", address(m)))), "{}", seen());
     assert!(!leader.members().contains(&address(m)));
@@ -455,4 +458,27 @@ fn a_leader_given_by_a_dns_name_is_found_through_its_addresses() {
     assert!(knows(&leader, &[&member]));
     let echo = member.system().create_actor::<ServerSide>().unwrap();
     assert_eq!(member.system().ask::<String, _, _>(&echo, WhereAmI, ASK).unwrap(), address(l));
+}
+
+#[test]
+fn a_reply_to_a_client_that_has_left_a_leading_node_is_a_dead_letter_not_a_loop() {
+    let port = free_port();
+    let node = Node::start(port, &[], &[port]);
+    let echo = node.system().create_actor::<tcp_actors::Echo>().unwrap();
+    let before = node.system().node_status().unwrap().dead_letters;
+    {
+        let leaving = ActorSystem::builder()
+            .base(SystemBase::MultiprocTcp)
+            .admin_port(port)
+            .cookie(COOKIE)
+            .node_program(NODE_PROGRAM)
+            .build()
+            .unwrap();
+        let late = leaving.ask::<String, _, _>(&echo, tcp_actors::Nap { millis: 300 }, Duration::from_millis(20));
+        assert!(matches!(late, Err(Error::Timeout(_))), "{late:?}");
+    }
+    // The answer comes after the asker's process has gone: the node counts it as a dead letter
+    // (it used to route it to itself, round and round) and goes on serving.
+    assert!(eventually(SETTLE, || node.system().node_status().unwrap().dead_letters > before));
+    assert_eq!(node.system().ask::<String, _, _>(&echo, "still here".to_owned(), ASK).unwrap(), "still here");
 }

@@ -161,8 +161,14 @@ impl Isolated {
     #[handler]
     fn start(&mut self, _m: StartChild, cx: &mut Context<'_>) -> ActorAddress {
         let child = cx.create_actor::<Isolated>().into_address();
-        cx.send(&child, "first".to_owned());
+        // Not a `String`: the child would answer it, and this actor answer the answer.
+        cx.send(&child, Remember("first".to_owned()));
         child
+    }
+
+    #[handler]
+    fn remember(&mut self, remember: Remember) {
+        self.seen.push(remember.0);
     }
 
     #[handler]
@@ -175,6 +181,11 @@ impl Isolated {
         self.exited
     }
 }
+
+/// Something for an `Isolated` to remember, without an answer.
+#[derive(Debug, Clone, Serialize, Deserialize, Message)]
+#[message(name = "test::Remember")]
+pub struct Remember(pub String);
 
 /// Starts an isolated child and counts its exits.
 #[derive(Debug, Clone, Serialize, Deserialize, Message)]

@@ -102,9 +102,11 @@ trait Remote: Send + Sync {
         let _ = (parent, actor_type, requirements, global_name);
         None
     }
-    /// An actor of another node has exited (its parent here is being told).
-    fn exited_elsewhere(&self, child: &ActorAddress) {
+    /// An actor of another node has exited: `true` if its parent here is to be told, `false` if
+    /// it was told already.
+    fn exited_elsewhere(&self, child: &ActorAddress) -> bool {
         let _ = child;
+        true
     }
     /// Starts (or stops) telling `watcher` of the convention's members joining and leaving.
     fn watch_convention(&self, watcher: &ActorAddress, on: bool) {

@@ -134,6 +134,8 @@ struct State {
     leader_heard: Instant,
     /// The other members, as last told (or, leading, as registered).
     view: BTreeMap<String, MemberInfo>,
+    /// When a leader's list last named each of them.
+    listed: HashMap<String, Instant>,
     /// Leading: the members registered here.
     registry: HashMap<String, Registered>,
     /// Connections that are open now, by id.
@@ -141,6 +143,11 @@ struct State {
     watchers: Vec<ActorAddress>,
     /// Actors this node placed on other members, by member: (the actor, its parent).
     placed: HashMap<String, Vec<(ActorAddress, ActorAddress)>>,
+    /// Placed actors whose parents were told they exited when their member was lost: their own
+    /// exit notice, should it come after all, is not passed on.
+    reported: std::collections::HashSet<ActorAddress>,
+    /// The leader addresses each name last resolved to.
+    resolved: HashMap<String, Vec<String>>,
     next_placement: u64,
     backoff: HashMap<String, Backoff>,
     last_error: Option<String>,
@@ -169,10 +176,13 @@ impl Convention {
             role: Role::Alone,
             leader_heard: Instant::now(),
             view: BTreeMap::new(),
+            listed: HashMap::new(),
             registry: HashMap::new(),
             open: Default::default(),
             watchers: Vec::new(),
             placed: HashMap::new(),
+            reported: Default::default(),
+            resolved: HashMap::new(),
             next_placement: 1,
             backoff: HashMap::new(),
             last_error: None,
@@ -210,7 +220,10 @@ impl Convention {
     /// Runs the convention's heartbeat until the node ends.
     pub(super) async fn run(self: Arc<Self>) {
         loop {
-            let leaders = resolve(&self.settings.leaders).await;
+            let previous = self.state().resolved.clone();
+            let resolved = resolve(&self.settings.leaders, &previous, self.settings.heartbeat).await;
+            let leaders = in_order(&self.settings.leaders, &resolved);
+            self.state().resolved = resolved;
             self.tick(leaders);
             tokio::time::sleep(self.settings.heartbeat).await;
             if self.state().leaving {
@@ -232,7 +245,9 @@ impl Convention {
         let now = Instant::now();
         let silence = self.settings.silence();
         let mut lost = Vec::new();
+        let mut dropped = Vec::new();
         let mut tries = Vec::new();
+        let probes: Vec<String>;
         {
             let mut state = self.state();
             if state.leaving {
@@ -273,10 +288,17 @@ impl Convention {
                     .collect();
                 for node in expired {
                     tracing::warn!(%node, ?silence, "a convention member is silent; it is lost");
-                    state.registry.remove(&node);
-                    lost.push(node);
+                    dropped.push(node);
                 }
             }
+            // Members no leader has named for a while (their leader was lost before it could say
+            // they were gone, say): a connection to each is tried, and one that fails loses it.
+            probes = state
+                .view
+                .keys()
+                .filter(|node| state.listed.get(*node).is_none_or(|at| now.duration_since(*at) > silence * 2))
+                .cloned()
+                .collect();
             // A node that does not answer is tried again after a growing pause.
             tries.retain(|node| {
                 let backoff = state.backoff.entry(node.clone()).or_default();
@@ -287,11 +309,36 @@ impl Convention {
         for node in lost {
             self.lose(&node);
         }
+        for node in dropped {
+            self.drop_member(&node);
+        }
         for node in tries {
             self.send(&node, ConventionFrame::Register { member: me.clone() });
         }
+        for node in probes {
+            self.send(&node, ConventionFrame::Probe);
+        }
         if self.state().role == Role::Leader {
             self.broadcast();
+        }
+    }
+
+    /// Leading: a registered member is lost or has left: forgotten here, and every other member
+    /// is told.
+    fn drop_member(&self, node: &str) {
+        let (removed, others) = {
+            let mut state = self.state();
+            let removed = state.registry.remove(node);
+            (removed, state.registry.keys().cloned().collect::<Vec<_>>())
+        };
+        self.lose(node);
+        if let Some(removed) = removed {
+            for other in others {
+                self.send(
+                    &other,
+                    ConventionFrame::Gone { node: node.to_owned(), incarnation: removed.info.incarnation },
+                );
+            }
         }
     }
 
@@ -315,22 +362,41 @@ impl Convention {
                 state.last_error = Some(format!("{from} refused this node: {reason}"));
                 backoff(&mut state, from);
             }
+            ConventionFrame::Leave { node } if node != from => {
+                tracing::warn!(%node, %from, "ignored a node's word that another node leaves");
+            }
             ConventionFrame::Leave { node } => {
                 tracing::info!(%node, "a convention member leaves");
                 let mut state = self.state();
                 let was_leader = state.role == (Role::Member { leader: node.clone() });
-                let registered = state.registry.remove(&node).is_some();
+                let registered = state.registry.contains_key(&node);
                 if was_leader {
                     state.role = self.unled_role(&state);
                     // It left on purpose: tried again only after a pause.
                     backoff(&mut state, &node);
                 }
                 drop(state);
-                self.lose(&node);
                 if registered {
-                    self.broadcast();
+                    self.drop_member(&node);
+                } else {
+                    self.lose(&node);
                 }
             }
+            ConventionFrame::Moved { node } => {
+                // Still a member, of another leader: only its registration here ends.
+                if node == from {
+                    self.state().registry.remove(&node);
+                }
+            }
+            ConventionFrame::Gone { node, incarnation } => {
+                let from_leader = self.state().role == (Role::Member { leader: from.to_owned() });
+                let known = self.state().view.get(&node).is_some_and(|m| m.incarnation == incarnation);
+                if from_leader && known {
+                    tracing::info!(%node, leader = %from, "the leader says a member is gone");
+                    self.lose(&node);
+                }
+            }
+            ConventionFrame::Probe => {}
         }
     }
 
@@ -432,7 +498,7 @@ impl Convention {
         if previous != (Role::Member { leader: leader.clone() }) {
             tracing::info!(%leader, "joined the convention");
             if let Role::Member { leader: old } = &previous {
-                self.send(old, ConventionFrame::Leave { node: me.clone() });
+                self.send(old, ConventionFrame::Moved { node: me.clone() });
             }
             // Those registered here go on to the leader.
             for node in registry {
@@ -442,35 +508,32 @@ impl Convention {
         self.update_view(members);
     }
 
-    /// Brings the view to `members` (this node left out): updates to the watchers, and the lost
-    /// ones' actors' parents told.
+    /// Takes in a leader's list of `members` (this node left out): the new ones and the changed
+    /// ones are told to the watchers. A member missing from the list is not lost by that alone
+    /// (it may have moved to another leader): losses come as `Gone`, or are found by trying it.
     fn update_view(&self, members: Vec<MemberInfo>) {
         let me = self.me().node;
-        let next: BTreeMap<String, MemberInfo> =
-            members.into_iter().filter(|m| m.node != me).map(|m| (m.node.clone(), m)).collect();
-        let (added, removed, watchers) = {
+        let now = Instant::now();
+        let (added, replaced, watchers) = {
             let mut state = self.state();
-            let added: Vec<MemberInfo> = next
-                .values()
-                .filter(|m| {
-                    state
-                        .view
-                        .get(&m.node)
-                        .is_none_or(|old| old.incarnation != m.incarnation || old.capabilities != m.capabilities)
-                })
-                .cloned()
-                .collect();
-            let removed: Vec<MemberInfo> = state
-                .view
-                .values()
-                .filter(|m| next.get(&m.node).is_none_or(|new| new.incarnation != m.incarnation))
-                .cloned()
-                .collect();
-            state.view = next;
-            (added, removed, state.watchers.clone())
+            let mut added = Vec::new();
+            let mut replaced = Vec::new();
+            for member in members.into_iter().filter(|m| m.node != me) {
+                state.listed.insert(member.node.clone(), now);
+                match state.view.get(&member.node) {
+                    Some(old) if *old == member => continue,
+                    // The same address started again: the old member is gone.
+                    Some(old) if old.incarnation != member.incarnation => replaced.push(old.clone()),
+                    _ => {}
+                }
+                added.push(member.clone());
+                state.view.insert(member.node.clone(), member);
+            }
+            (added, replaced, state.watchers.clone())
         };
-        for member in &removed {
-            self.member_gone(member, &watchers);
+        for member in &replaced {
+            self.tell_watchers(&watchers, member, false);
+            self.forget(&member.node);
         }
         for member in &added {
             self.tell_watchers(&watchers, member, true);
@@ -485,6 +548,7 @@ impl Convention {
     fn lose_view_entry(&self, node: &str) {
         let (member, watchers) = {
             let mut state = self.state();
+            state.listed.remove(node);
             (state.view.remove(node), state.watchers.clone())
         };
         match member {
@@ -500,12 +564,27 @@ impl Convention {
 
     /// What this node knew of `node`: its connections, and the actors it placed there.
     fn forget(&self, node: &str) {
-        let placed = self.state().placed.remove(node).unwrap_or_default();
+        let placed = {
+            let mut state = self.state();
+            let placed = state.placed.remove(node).unwrap_or_default();
+            state.reported.extend(placed.iter().map(|(child, _)| child.clone()));
+            placed
+        };
         let (Some(core), Some(router)) = (self.core.upgrade(), self.router.upgrade()) else { return };
         router.forget_node(&core, node);
+        if !placed.is_empty() {
+            let mut names = core.names.lock().unwrap_or_else(|e| e.into_inner());
+            names.retain(|_, named| !placed.iter().any(|(child, _)| child == named));
+        }
         for (child, parent) in placed {
             tracing::info!(actor = %child, member = %node, "an actor's member is lost");
             core.send(&parent, Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child }) });
+        }
+        // The actors this node hosts for the lost one have no parent any more: they stop.
+        for orphan in router.hosted_for(node) {
+            tracing::info!(actor = %orphan, member = %node, "stopping an actor placed here by a lost member");
+            let exit = Envelope { sender: core.system.clone(), msg: Payload::new(crate::ActorExitRequest::default()) };
+            core.send(&orphan, exit);
         }
     }
 
@@ -554,7 +633,7 @@ impl Convention {
         let mut state = self.state();
         backoff(&mut state, node);
         let was_leader = state.role == (Role::Member { leader: node.to_owned() });
-        let was_member = state.registry.remove(node).is_some();
+        let was_member = state.registry.contains_key(node);
         if state.leaders.iter().any(|l| l == node) && !matches!(state.role, Role::Member { .. }) {
             state.last_error = Some(format!("cannot reach the leader {node}: {why}"));
             tracing::warn!(leader = %node, %why, "the convention leader does not answer; trying again later");
@@ -565,12 +644,12 @@ impl Convention {
         }
         let in_view = state.view.contains_key(node);
         drop(state);
-        if was_leader || was_member || in_view {
+        if was_member {
+            tracing::warn!(%node, %why, "a convention member is unreachable; it is lost");
+            self.drop_member(node);
+        } else if was_leader || in_view {
             tracing::warn!(%node, %why, "a convention member is unreachable; it is lost");
             self.lose(node);
-            if was_member {
-                self.broadcast();
-            }
         }
     }
 
@@ -632,31 +711,59 @@ fn backoff(state: &mut State, node: &str) {
     entry.next_try = Some(Instant::now() + entry.pause);
 }
 
-/// The leader addresses, each name resolved (a DNS name may stand for several nodes).
-async fn resolve(leaders: &[String]) -> Vec<String> {
-    let mut resolved = Vec::new();
+/// The leader addresses, each name resolved (a DNS name may stand for several nodes). The addresses
+/// of one name are sorted, so every node ranks them alike whatever order the resolver gives; a name
+/// that does not resolve in time keeps the addresses it had.
+async fn resolve(
+    leaders: &[String],
+    previous: &HashMap<String, Vec<String>>,
+    timeout: Duration,
+) -> HashMap<String, Vec<String>> {
+    let mut resolved = HashMap::new();
     for leader in leaders {
         if leader.parse::<SocketAddr>().is_ok() {
-            resolved.push(leader.clone());
+            resolved.insert(leader.clone(), vec![leader.clone()]);
             continue;
         }
-        match tokio::net::lookup_host(leader.as_str()).await {
-            Ok(addresses) => {
-                for address in addresses {
-                    let text = address.to_string();
-                    if !resolved.contains(&text) {
-                        resolved.push(text);
-                    }
-                }
+        let found = match tokio::time::timeout(timeout, tokio::net::lookup_host(leader.as_str())).await {
+            Ok(Ok(addresses)) => {
+                let mut addresses: Vec<SocketAddr> = addresses.collect();
+                addresses.sort();
+                addresses.dedup();
+                Some(addresses.into_iter().map(|a| a.to_string()).collect())
             }
-            Err(e) => tracing::debug!(%leader, error = %e, "a leader's name does not resolve now"),
+            Ok(Err(e)) => {
+                tracing::debug!(%leader, error = %e, "a leader's name does not resolve now");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(%leader, "a leader's name did not resolve in time");
+                None
+            }
+        };
+        if let Some(addresses) = found.or_else(|| previous.get(leader).cloned()) {
+            resolved.insert(leader.clone(), addresses);
         }
     }
     resolved
 }
 
+/// The candidates in order: the leaders as given, each name replaced by its addresses.
+fn in_order(leaders: &[String], resolved: &HashMap<String, Vec<String>>) -> Vec<String> {
+    let mut ordered: Vec<String> = Vec::new();
+    for address in leaders.iter().filter_map(|l| resolved.get(l)).flatten() {
+        if !ordered.contains(address) {
+            ordered.push(address.clone());
+        }
+    }
+    ordered
+}
+
 impl ConventionHooks for Convention {
     fn knows(&self, node: &str) -> bool {
+        if node == self.me().node {
+            return false;
+        }
         let state = self.state();
         state.view.contains_key(node) || state.registry.contains_key(node) || state.leaders.iter().any(|l| l == node)
     }
@@ -684,6 +791,7 @@ impl ConventionHooks for Convention {
         state.placed.entry(chosen.clone()).or_default().push((address.clone(), parent.without_route()));
         drop(state);
         tracing::debug!(actor_type, member = %chosen, actor = %address, "placing an actor on another member");
+        let name = global_name.clone();
         let request = Request::Spawn {
             node,
             actor_type: actor_type.to_owned(),
@@ -691,8 +799,19 @@ impl ConventionHooks for Convention {
             global_name,
             requirements: requirements.clone(),
         };
-        if let Some(router) = self.router.upgrade() {
-            router.route_frame(NodeId::intern(&chosen), &Frame::Request { id: 0, request });
+        let sent = self
+            .router
+            .upgrade()
+            .is_some_and(|router| router.route_frame(NodeId::intern(&chosen), &Frame::Request { id: 0, request }));
+        if !sent {
+            if let Some(placed) = self.state().placed.get_mut(&chosen) {
+                placed.retain(|(child, _)| *child != address);
+            }
+            return None;
+        }
+        // A global name is this node's: the next create with it finds the placed actor.
+        if let (Some(name), Some(core)) = (&name, self.core.upgrade()) {
+            core.names.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), address.clone());
         }
         Some(address)
     }
@@ -717,12 +836,22 @@ impl ConventionHooks for Convention {
         self.changed(capabilities);
     }
 
-    fn child_exited(&self, child: &ActorAddress) {
+    fn child_exited(&self, child: &ActorAddress) -> bool {
         let home = home_node(child.node().as_str()).to_owned();
         let mut state = self.state();
+        let mut placed_here = false;
         if let Some(placed) = state.placed.get_mut(&home) {
-            placed.retain(|(c, _)| c != child);
+            placed.retain(|(c, _)| {
+                placed_here |= c == child;
+                c != child
+            });
         }
+        let told_already = state.reported.remove(child);
+        drop(state);
+        if placed_here && let Some(core) = self.core.upgrade() {
+            core.names.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, named| named != child);
+        }
+        !told_already
     }
 }
 

@@ -223,6 +223,17 @@ fn undelivered(core: &Core, env: EnvelopeIn) {
     core.dead_letter(&env.target, Envelope { sender: env.sender, msg });
 }
 
+/// The request to start an actor's process named `node` never left: its parent is told it has
+/// exited (once: a convention that placed it forgets it).
+fn spawn_failed(core: &Core, node: &str, parent: &ActorAddress) {
+    let child = ActorAddress::new(NodeId::intern(node), crate::system::FIRST_ACTOR_ID, None);
+    if core.remote.get().is_none_or(|remote| remote.exited_elsewhere(&child)) {
+        let note =
+            Envelope { sender: core.system.clone(), msg: Payload::new(crate::messages::ChildActorExited { child }) };
+        core.send(parent, note);
+    }
+}
+
 /// A message that cannot travel goes back to its sender as a `PoisonMessage`, never silently.
 fn bounce(core: &Core, to: &ActorAddress, env: Envelope, details: String) {
     tracing::warn!(target_actor = %to, %details, "message cannot be sent");
@@ -241,9 +252,10 @@ fn deliver_incoming(core: &Core, inbox: &mut Inbox, env: EnvelopeIn) {
         Ok(msg) => {
             if let Some(exited) = msg.downcast_ref::<crate::messages::ChildActorExited>()
                 && let Some(remote) = core.remote.get()
+                && !remote.exited_elsewhere(&exited.child)
             {
-                // An actor placed on another node ended: it is no longer that node's to answer for.
-                remote.exited_elsewhere(&exited.child);
+                // Its parent was told when the member hosting it was lost: not twice.
+                return;
             }
             inbox.push(core, env.target, Envelope { sender: env.sender, msg: Payload::from_box(msg) })
         }

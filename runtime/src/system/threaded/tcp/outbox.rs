@@ -214,12 +214,15 @@ pub(super) async fn write_outbox(
                     // What did not reach the socket whole is undelivered: from the first frame
                     // not completely written.
                     let from = first_unwritten_frame(&batch, written);
-                    outbox.close(None);
-                    if let Some(core) = core.upgrade() {
+                    let core = core.upgrade();
+                    if let Some(core) = &core {
                         let named = outbox.lock().named.clone();
-                        undelivered_frames(&core, batch.freeze().slice(from..), &named);
+                        undelivered_frames(core, batch.freeze().slice(from..), &named);
                     }
-                    return finish(&outbox, socket, &core).await;
+                    // Then whatever was queued after that batch, in order.
+                    outbox.close(core.as_deref());
+                    let _ = socket.shutdown().await;
+                    return;
                 }
                 Ok(n) => written += n,
             }
@@ -257,6 +260,9 @@ fn undelivered_frames(core: &Core, frames: Bytes, named: &[NodeId]) {
             if let Ok(env) = table.decode(frames.slice(at + 4..at + 4 + len)) {
                 undelivered(core, env);
             }
+        } else if let Ok(Frame::Request { request: Request::Spawn { node, parent, .. }, .. }) = wire::decode(frame) {
+            // An actor whose process was never asked for: its parent hears it has exited.
+            spawn_failed(core, &node, &parent.to_address());
         }
         at += 4 + len;
     }

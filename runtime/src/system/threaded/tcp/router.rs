@@ -49,8 +49,9 @@ pub(super) trait ConventionHooks: Send + Sync {
     ) -> Option<ActorAddress>;
     /// Starts (or stops) telling `watcher` of members joining and leaving.
     fn watch(&self, watcher: &ActorAddress, on: bool);
-    /// An actor placed elsewhere has exited.
-    fn child_exited(&self, child: &ActorAddress);
+    /// An actor placed elsewhere has exited; `false` when its parent was told already (its member
+    /// was lost), so the notice is not passed on twice.
+    fn child_exited(&self, child: &ActorAddress) -> bool;
     /// This node's capabilities changed.
     fn capabilities_changed(&self, capabilities: &crate::capabilities::Capabilities);
 }
@@ -169,7 +170,10 @@ impl Router {
     /// The outbox for another node of the convention, connecting to it if there is none yet.
     pub(super) fn dial(&self, node: &str) -> Option<Peer> {
         let dialer = self.dialer.get()?;
-        if !self.convention.get().is_some_and(|c| c.knows(node)) {
+        // Never this node itself: what no process of it has is a dead letter, not a loop.
+        if self.isolation.as_ref().is_some_and(|i| i.node_id == node)
+            || !self.convention.get().is_some_and(|c| c.knows(node))
+        {
             return None;
         }
         let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
@@ -181,6 +185,14 @@ impl Router {
         drop(peers);
         dialer.dial(node, outbox.clone());
         Some(outbox)
+    }
+
+    /// The actors this node hosts, in processes of their own, that `node` placed here.
+    pub(super) fn hosted_for(&self, node: &str) -> Vec<ActorAddress> {
+        let Some(isolation) = &self.isolation else { return Vec::new() };
+        let prefix = format!("{}/via-{node}-", isolation.node_id);
+        let children = isolation.children.lock().unwrap_or_else(|e| e.into_inner());
+        children.iter().filter(|(name, _)| name.starts_with(&prefix)).map(|(_, c)| c.address.clone()).collect()
     }
 
     /// A connection from another node: its outbox is the way there unless one exists already
@@ -211,6 +223,17 @@ impl Router {
     /// its type. One that cannot be passed on goes back to its sender as a `PoisonMessage`, or
     /// becomes a dead letter when that process has gone.
     pub(super) fn forward(&self, core: &Core, env: EnvelopeIn) {
+        if env.body().len() + 4096 > self.max_frame {
+            let details = format!(
+                "a `{}` of {} bytes is over this node's maximum frame of {} bytes",
+                env.wire_name(),
+                env.body().len(),
+                self.max_frame
+            );
+            tracing::warn!(target_actor = %env.target, %details, "message cannot be passed on");
+            let poison = PoisonMessage { message: None, message_type: env.wire_name().to_owned(), details };
+            return core.send(&env.sender, Envelope { sender: env.target.clone(), msg: Payload::new(poison) });
+        }
         let result = self
             .with_outbox(env.target.node(), |out| out.envelope(&env.sender, &env.target, env.wire_name(), env.body()));
         match result {
@@ -435,10 +458,8 @@ impl Remote for Router {
         self.convention.get()?.place(parent, actor_type, requirements, global_name)
     }
 
-    fn exited_elsewhere(&self, child: &ActorAddress) {
-        if let Some(convention) = self.convention.get() {
-            convention.child_exited(child);
-        }
+    fn exited_elsewhere(&self, child: &ActorAddress) -> bool {
+        self.convention.get().is_none_or(|convention| convention.child_exited(child))
     }
 
     fn watch_convention(&self, watcher: &ActorAddress, on: bool) {
