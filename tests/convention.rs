@@ -482,3 +482,24 @@ fn a_reply_to_a_client_that_has_left_a_leading_node_is_a_dead_letter_not_a_loop(
     assert!(eventually(SETTLE, || node.system().node_status().unwrap().dead_letters > before));
     assert_eq!(node.system().ask::<String, _, _>(&echo, "still here".to_owned(), ASK).unwrap(), "still here");
 }
+
+#[test]
+fn a_members_warnings_reach_the_leaders_log_tagged_with_the_member() {
+    let (l, m) = (free_port(), free_port());
+    let leader = Node::start(l, &[], &[l]);
+    let member = Node::start(m, &[], &[l]);
+    assert!(knows(&leader, &[&member]));
+    let warner = member.system().create_actor::<tcp_actors::Warner>().unwrap();
+    let text = format!("the cellar is flooding ({m})");
+    assert!(member.system().ask::<bool, _, _>(&warner, text.clone(), ASK).unwrap());
+    let log = leader.log.clone().expect("the leader writes a log");
+    let gathered = || {
+        std::fs::read_to_string(&log).unwrap_or_default().lines().any(|line| {
+            line.contains("WARN") && line.contains(&text) && line.contains(&format!("member={}", address(m)))
+        })
+    };
+    assert!(eventually(SETTLE, gathered), "{}", std::fs::read_to_string(&log).unwrap_or_default());
+    // The leader's own log keeps it once; the member's has it too.
+    let member_log = std::fs::read_to_string(member.log.as_ref().unwrap()).unwrap_or_default();
+    assert!(member_log.contains(&text));
+}

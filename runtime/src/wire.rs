@@ -201,6 +201,8 @@ pub(crate) enum ConventionFrame {
     Gone { node: String, incarnation: u64 },
     /// Sent to see whether a connection to a node can still be made; the receiver ignores it.
     Probe,
+    /// A member's warning or error, for the leader's log.
+    Log { error: bool, line: String },
 }
 
 /// What a node's convention looks like from where it stands, as `node_status` shows it.

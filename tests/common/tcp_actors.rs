@@ -459,3 +459,16 @@ impl Placer {
         self.exited
     }
 }
+
+/// Logs what it is told as a warning.
+#[derive(Default)]
+pub struct Warner;
+
+#[actor(name = "test::Warner")]
+impl Warner {
+    #[handler]
+    fn warn(&mut self, text: String) -> bool {
+        tracing::warn!(note = "from an actor", "{text}");
+        true
+    }
+}

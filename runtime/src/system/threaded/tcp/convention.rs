@@ -397,6 +397,11 @@ impl Convention {
                 }
             }
             ConventionFrame::Probe => {}
+            ConventionFrame::Log { error, line } => {
+                if self.state().registry.contains_key(from) {
+                    super::gather::write(from, error, &line);
+                }
+            }
         }
     }
 
@@ -670,6 +675,23 @@ impl Convention {
             }
             Role::Alone => {}
         }
+    }
+
+    /// A warning or error of this node, for its leader's log (while it is a member).
+    pub(super) fn forward_log(&self, error: bool, line: String) {
+        let leader = match &self.state().role {
+            Role::Member { leader } => leader.clone(),
+            _ => return,
+        };
+        // Only over a connection there is: a warning about the leader being unreachable must not
+        // make this node try to reach it again.
+        let Some(router) = self.router.upgrade() else { return };
+        let dropped = super::gather::take_dropped();
+        if dropped > 0 {
+            let line = format!("WARN thespian: {dropped} warnings of this member were dropped (too many to send)");
+            router.frame_if_connected(&leader, &Frame::Convention(ConventionFrame::Log { error: false, line }));
+        }
+        router.frame_if_connected(&leader, &Frame::Convention(ConventionFrame::Log { error, line }));
     }
 
     /// The actors this node placed elsewhere on behalf of `system` (created from outside).

@@ -29,6 +29,7 @@ use crate::payload::Payload;
 use crate::system::{ActorOptions, Envelope, NewActor, SystemBase, SystemImpl, SystemStats};
 mod client;
 mod convention;
+mod gather;
 mod isolated;
 mod node;
 mod outbox;
@@ -415,12 +416,17 @@ pub(crate) fn run_node_if_asked() {
     // Its own session: the node outlives the process (and terminal) that started it.
     let _ = rustix::process::setsid();
     // Its log: everything the runtime and the actors record, filtered by `RUST_LOG` (default
-    // `info`), to its standard error, which the starting process pointed at the log file.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_ansi(false)
-        .with_writer(std::io::stderr)
-        .try_init();
+    // `info`), to its standard error, which the starting process pointed at the log file —
+    // and, while it is a member of a convention, its warnings and errors to its leader's log too.
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let _ = tracing_subscriber::registry()
+            .with(log_filter())
+            .with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(std::io::stderr))
+            .with(gather::Gather)
+            .try_init();
+    }
     let code = match run_node() {
         Ok(()) => 0,
         Err(e) => {

@@ -365,6 +365,14 @@ pub(super) fn run_node() -> Result<()> {
     if let Some(convention) = &convention {
         let _ = router.convention.set(convention.clone());
         net.spawn(convention.clone().run());
+        if let Some(mut lines) = super::gather::start() {
+            let convention = convention.clone();
+            net.spawn(async move {
+                while let Some((error, line)) = lines.recv().await {
+                    convention.forward_log(error, line);
+                }
+            });
+        }
     }
     let accepting = {
         let shared = shared.clone();

@@ -214,6 +214,12 @@ impl Router {
         }
     }
 
+    /// Queues a frame for `node` only if a connection to it is open (or opening): never dials.
+    pub(super) fn frame_if_connected(&self, node: &str, frame: &Frame) -> bool {
+        let peers = self.peers.read().unwrap_or_else(|e| e.into_inner());
+        peers.get(node).is_some_and(|out| out.frame(frame).is_ok())
+    }
+
     /// Queues a frame for the process `node`; `false` when there is nowhere to put it.
     pub(super) fn route_frame(&self, node: NodeId, frame: &Frame) -> bool {
         self.with_outbox(node, |out| out.frame(frame).is_ok()).unwrap_or(false)
