@@ -3,12 +3,14 @@
 //! fail-over and healing, and refusals. Every node a test starts is stopped — by its pid if need
 //! be — whether the test passes or not.
 
+#[path = "common/processes.rs"]
+mod processes;
 #[path = "common/tcp_actors.rs"]
 mod tcp_actors;
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use processes::{alive, eventually, free_port, kill};
 use tcp_actors::{
     Bounce, ClientSide, ConventionWatcher, ExitedCount, Pinned, PlaceServer, Placer, Seen, ServerSide, Watch, WhereAmI,
 };
@@ -23,38 +25,8 @@ const MISSES: u32 = 3;
 /// How long anything in a convention may take to settle here: far longer than it needs.
 const SETTLE: Duration = Duration::from_secs(20);
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("its address").port()
-}
-
 fn address(port: u16) -> String {
     format!("127.0.0.1:{port}")
-}
-
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
-        Err(_) => false,
-    }
-}
-
-fn kill(pid: u32) {
-    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-    }
-}
-
-fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A node of a convention, started by this test process and joined by it; stopped on drop.

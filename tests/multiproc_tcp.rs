@@ -3,6 +3,8 @@
 //! input on the admin port. Each test uses its own port and stops what it started, by pid, even
 //! when it fails.
 
+#[path = "common/processes.rs"]
+mod processes;
 #[path = "common/tcp_actors.rs"]
 mod tcp_actors;
 
@@ -10,6 +12,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+use processes::{alive, children_of, free_port, kill, signal, wait_gone};
 use tcp_actors::{Blob, Echo, Nap, Parent, Ping, Relay};
 use thespian::prelude::*;
 
@@ -18,37 +21,8 @@ const NODE_PROGRAM: &str = env!("CARGO_BIN_EXE_tcp_node");
 const COOKIE: &str = "test-cookie";
 const ASK: Duration = Duration::from_secs(20);
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("its address").port()
-}
-
 fn builder(port: u16) -> thespian::ActorSystemBuilder {
     ActorSystem::builder().base(SystemBase::MultiprocTcp).admin_port(port).cookie(COOKIE).node_program(NODE_PROGRAM)
-}
-
-/// Whether a process is still running (not gone, not a zombie).
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
-        Err(_) => false,
-    }
-}
-
-fn wait_gone(pid: u32, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    while alive(pid) {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    true
-}
-
-fn kill(pid: u32) {
-    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-    }
 }
 
 /// The node a test started: shut down through `system` when the test ends, killed by its pid if
@@ -488,27 +462,6 @@ fn a_program_that_merely_inherits_the_node_environment_does_not_become_a_node() 
         .expect("the program runs");
     assert!(String::from_utf8_lossy(&output.stderr).contains("usage: tcp_node"), "{output:?}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "no node listens");
-}
-
-/// The processes whose parent is `pid`.
-fn children_of(pid: u32) -> Vec<u32> {
-    let mut children = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
-        let mut fields = stat.rsplit(')').next().unwrap_or("").split_whitespace();
-        let state = fields.next();
-        if fields.next().and_then(|p| p.parse::<u32>().ok()) == Some(pid) && state != Some("Z") {
-            children.push(child);
-        }
-    }
-    children
-}
-
-fn signal(pid: u32, signal: rustix::process::Signal) {
-    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process(pid, signal);
-    }
 }
 
 #[test]

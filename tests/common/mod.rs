@@ -13,9 +13,13 @@
 //! running the body with a fresh system of that base, which is shut down afterwards.
 #![allow(dead_code, unused_macros)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use thespian::{ActorSystem, SystemBase};
+
+#[path = "processes.rs"]
+pub mod processes;
+pub use processes::{alive, eventually};
 
 /// The bases every scenario runs on.
 pub const BASES: [SystemBase; 2] = [SystemBase::Simple, SystemBase::Threaded];
@@ -40,21 +44,6 @@ pub fn let_time_pass(system: &ActorSystem, d: Duration) {
     match system.base() {
         SystemBase::Simple => system.advance_clock(d).expect("Simple advances its clock"),
         _ => std::thread::sleep(d),
-    }
-}
-
-/// Polls `check` until it holds or `timeout` passes; returns whether it held. For waiting on
-/// other threads' work without asserting how fast it is.
-pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -159,14 +148,6 @@ pub fn run_multiproc(scenario: fn(&ActorSystem)) {
     let status = system.node_status().expect("the node answers");
     let node = Node { system, pid: status.pid, log: status.log };
     scenario(&node.system);
-}
-
-/// Whether a process is running (not gone, not a zombie).
-pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
-        Err(_) => false,
-    }
 }
 
 /// The node role of this test program: `run_multiproc` starts the program again with only this
