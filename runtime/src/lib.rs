@@ -1,5 +1,5 @@
-//! Actors for Rust that run sequentially in-process, in parallel on threads, or in separate
-//! processes (and, later, on other hosts) — with no change to the actors themselves.
+//! Actors for Rust that run sequentially in-process, in parallel on threads, in separate
+//! processes, or on other hosts of a convention — with no change to the actors themselves.
 //!
 //! An actor is a struct with an `#[actor]` impl block; each `#[handler]` method handles one
 //! message type. Messages are plain `serde` types with `#[derive(Message)]`.
@@ -30,7 +30,7 @@
 //! |---|---|---|
 //! | [`SystemBase::Simple`] (default) | one at a time, in the caller's thread, in send order | tests, debugging, deterministic replays |
 //! | [`SystemBase::Threaded`] | in parallel on a pool of worker threads owned by the system (one per core); `async fn` handlers can use tokio's timers and I/O | parallel work in one process |
-//! | [`SystemBase::MultiprocTcp`] | in a node process that outlives the process that started it, joined over TCP by later processes; `#[actor(process)]` actors in processes of their own (the program calls [`init`] first) | systems that keep running; actors that must not take each other down |
+//! | [`SystemBase::MultiprocTcp`] | in a node process that outlives the process that started it, joined over TCP by later processes; `#[actor(process)]` actors in processes of their own (the program calls [`init`] first) | systems that keep running; actors that must not take each other down; several hosts joined in a convention, actors placed by [`Capabilities`] |
 
 #![deny(missing_docs)]
 
