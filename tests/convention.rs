@@ -475,3 +475,23 @@ fn a_members_warnings_reach_the_leaders_log_tagged_with_the_member() {
     let member_log = std::fs::read_to_string(member.log.as_ref().unwrap()).unwrap_or_default();
     assert!(member_log.contains(&text));
 }
+
+#[test]
+fn a_capability_changed_at_run_time_is_known_to_every_member_and_used_for_placement() {
+    let (l, m) = (free_port(), free_port());
+    let leader = Node::start(l, &[("Client", "yes")], &[l]);
+    let member = Node::start(m, &[], &[l]);
+    assert!(knows(&leader, &[&member]));
+    let watcher = leader.system().create_actor::<ConventionWatcher>().unwrap();
+    assert!(leader.system().ask::<bool, _, _>(&watcher, Watch, ASK).unwrap());
+    assert!(matches!(leader.system().create_actor::<ServerSide>(), Err(Error::NoCompatibleSystem { .. })));
+    // The member becomes a server: the leader hears of it (an update) and places there.
+    member.system().update_capability("Server", Some(true.into())).unwrap();
+    assert!(member.system().capabilities().unwrap().is_truthy("Server"));
+    let seen = || leader.system().ask::<String, _, _>(&watcher, Seen, ASK).unwrap();
+    assert!(eventually(SETTLE, || seen().matches(&format!("+{}", address(m))).count() == 2), "{}", seen());
+    let placed = eventually(SETTLE, || leader.system().create_actor::<ServerSide>().is_ok());
+    assert!(placed, "never placed on the member that became a server");
+    let echo = leader.system().create_actor::<ServerSide>().unwrap();
+    assert_eq!(leader.system().ask::<String, _, _>(&echo, WhereAmI, ASK).unwrap(), address(m));
+}
