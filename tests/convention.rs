@@ -10,7 +10,7 @@ mod tcp_actors;
 
 use std::time::{Duration, Instant};
 
-use processes::{alive, eventually, free_port, kill};
+use processes::{NodeGuard, alive, eventually, free_port, kill};
 use tcp_actors::{
     Bounce, ClientSide, ConventionWatcher, ExitedCount, Pinned, PlaceServer, Placer, Seen, ServerSide, Watch, WhereAmI,
 };
@@ -31,10 +31,21 @@ fn address(port: u16) -> String {
 
 /// A node of a convention, started by this test process and joined by it; stopped on drop.
 struct Node {
-    system: Option<ActorSystem>,
+    guard: NodeGuard,
     port: u16,
-    pid: u32,
-    log: Option<String>,
+}
+
+impl std::ops::Deref for Node {
+    type Target = NodeGuard;
+    fn deref(&self) -> &NodeGuard {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut NodeGuard {
+        &mut self.guard
+    }
 }
 
 impl Node {
@@ -53,13 +64,7 @@ impl Node {
         for (name, value) in capabilities {
             builder = builder.capability(*name, *value);
         }
-        let system = builder.build().expect("the node starts");
-        let status = system.node_status().expect("the node answers");
-        Node { system: Some(system), port, pid: status.pid, log: status.log }
-    }
-
-    fn system(&self) -> &ActorSystem {
-        self.system.as_ref().expect("joined")
+        Node { guard: NodeGuard::of(builder.build().expect("the node starts")), port }
     }
 
     fn convention(&self) -> thespian::ConventionStatus {
@@ -80,27 +85,6 @@ impl Node {
             let _ = system.shutdown();
         }
         eventually(Duration::from_secs(10), || !alive(self.pid));
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if alive(self.pid)
-            && let Some(system) = &self.system
-        {
-            let _ = system.shutdown();
-        }
-        if !eventually(Duration::from_secs(5), || !alive(self.pid)) {
-            kill(self.pid);
-            eventually(Duration::from_secs(5), || !alive(self.pid));
-        }
-        match &self.log {
-            Some(log) if std::thread::panicking() => eprintln!("node {} log: {log}", self.port),
-            Some(log) => {
-                let _ = std::fs::remove_file(log);
-            }
-            None => {}
-        }
     }
 }
 
@@ -424,8 +408,7 @@ fn a_leader_given_by_a_dns_name_is_found_through_its_addresses() {
         .heartbeat(HEARTBEAT, MISSES)
         .build()
         .expect("the node starts");
-    let status = system.node_status().unwrap();
-    let member = Node { system: Some(system), port: m, pid: status.pid, log: status.log };
+    let member = Node { guard: NodeGuard::of(system), port: m };
     assert!(eventually(SETTLE, || member.leader() == Some(address(l))), "{:?}", member.convention());
     assert!(knows(&leader, &[&member]));
     let echo = member.system().create_actor::<ServerSide>().unwrap();

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use processes::{alive, children_of, free_port, kill, signal, wait_gone};
+use processes::{NodeGuard, alive, children_of, free_port, kill, signal, wait_gone};
 use tcp_actors::{Blob, Echo, Nap, Parent, Ping, Relay};
 use thespian::prelude::*;
 
@@ -21,59 +21,19 @@ const NODE_PROGRAM: &str = env!("CARGO_BIN_EXE_tcp_node");
 const COOKIE: &str = "test-cookie";
 const ASK: Duration = Duration::from_secs(20);
 
+/// Starts a node of the helper program on `port`, guarded.
+fn start(port: u16) -> NodeGuard {
+    NodeGuard::of(builder(port).build().expect("the node starts"))
+}
+
 fn builder(port: u16) -> thespian::ActorSystemBuilder {
     ActorSystem::builder().base(SystemBase::MultiprocTcp).admin_port(port).cookie(COOKIE).node_program(NODE_PROGRAM)
-}
-
-/// The node a test started: shut down through `system` when the test ends, killed by its pid if
-/// that does not work — whether the test passed or not.
-struct NodeGuard {
-    system: Option<ActorSystem>,
-    pid: u32,
-    log: Option<String>,
-}
-
-impl NodeGuard {
-    fn start(port: u16) -> Self {
-        Self::of(builder(port).build().expect("the node starts"))
-    }
-
-    fn of(system: ActorSystem) -> Self {
-        let status = system.node_status().expect("the node answers");
-        NodeGuard { system: Some(system), pid: status.pid, log: status.log }
-    }
-
-    fn system(&self) -> &ActorSystem {
-        self.system.as_ref().expect("joined")
-    }
-}
-
-impl Drop for NodeGuard {
-    fn drop(&mut self) {
-        if alive(self.pid)
-            && let Some(system) = &self.system
-        {
-            let _ = system.shutdown();
-        }
-        if !wait_gone(self.pid, Duration::from_secs(5)) {
-            kill(self.pid);
-            wait_gone(self.pid, Duration::from_secs(5));
-        }
-        // The node's log is kept when the test failed: it may say why.
-        match &self.log {
-            Some(log) if std::thread::panicking() => eprintln!("the node's log: {log}"),
-            Some(log) => {
-                let _ = std::fs::remove_file(log);
-            }
-            None => {}
-        }
-    }
 }
 
 #[test]
 fn a_node_outlives_its_starter_and_serves_later_processes() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     assert_ne!(guard.pid, std::process::id(), "the node is a process of its own");
     let status = guard.system().node_status().unwrap();
     assert_eq!(status.node, format!("127.0.0.1:{port}"));
@@ -112,7 +72,7 @@ fn a_node_outlives_its_starter_and_serves_later_processes() {
 #[test]
 fn replies_and_addresses_cross_processes_in_order() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let system = guard.system();
     let parent = system.create_actor::<Parent>().unwrap();
     // An address created in the node travels to this process inside a reply, and works here.
@@ -142,7 +102,7 @@ fn replies_and_addresses_cross_processes_in_order() {
 #[test]
 fn a_wrong_cookie_is_refused_and_the_node_keeps_serving() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let wrong = ActorSystem::builder().base(SystemBase::MultiprocTcp).admin_port(port).cookie("not-the-cookie").build();
     assert!(matches!(wrong, Err(Error::Refused { ref reason, .. }) if reason.contains("cookie")), "{wrong:?}");
     let echo = guard.system().create_actor::<Echo>().unwrap();
@@ -157,7 +117,7 @@ fn a_wrong_cookie_is_refused_and_the_node_keeps_serving() {
 #[test]
 fn garbage_truncated_and_oversized_frames_drop_only_that_connection() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let send_raw = |bytes: &[u8]| {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -186,7 +146,7 @@ struct OnlyInTheTest {
 #[test]
 fn a_message_type_the_node_lacks_comes_back_as_poison_naming_it() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let echo = guard.system().create_actor::<Echo>().unwrap();
     let unchecked = echo.address().clone();
     let err = guard.system().ask_any(&unchecked, OnlyInTheTest { n: 1 }, ASK).unwrap_err();
@@ -212,7 +172,7 @@ impl OnlyHere {
 #[test]
 fn creating_an_actor_type_the_node_lacks_names_the_type_and_the_node() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let err = guard.system().create_actor::<OnlyHere>().unwrap_err();
     assert!(
         matches!(&err, Error::UnknownActorType { name, system } if name == "test::OnlyHere" && system.as_str() == format!("127.0.0.1:{port}")),
@@ -224,7 +184,7 @@ fn creating_an_actor_type_the_node_lacks_names_the_type_and_the_node() {
 #[test]
 fn a_message_over_the_maximum_frame_comes_back_and_a_large_one_under_it_travels() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let echo = guard.system().create_actor::<Echo>().unwrap();
     // 50 MB travels, as in the original's test_bigmessages (the default maximum frame is 64 MiB).
     let size = 50_000_000;
@@ -258,7 +218,7 @@ fn the_admin_port_taken_by_something_else_is_a_clear_error() {
 #[test]
 fn a_killed_node_fails_a_waiting_ask_within_its_timeout() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let echo = guard.system().create_actor::<Echo>().unwrap();
     let pid = guard.pid;
     let killer = std::thread::spawn(move || {
@@ -299,7 +259,7 @@ fn a_rebuilt_program_is_not_served_by_a_node_running_its_old_build() {
 fn an_isolated_actor_runs_in_its_own_process_and_its_killing_is_reported_to_its_parent() {
     use tcp_actors::{ExitedCount, StartChild, Supervisor, WhichProcess};
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let system = guard.system();
     let supervisor = system.create_actor::<Supervisor>().unwrap();
     let child: ActorAddress = system.ask(&supervisor, StartChild, ASK).unwrap();
@@ -331,7 +291,7 @@ fn an_isolated_actor_runs_in_its_own_process_and_its_killing_is_reported_to_its_
 fn an_isolated_actor_that_aborts_is_reported_and_top_level_ones_end_with_the_node() {
     use tcp_actors::{Abort, ExitedCount, StartChild, Supervisor, WhichProcess};
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let system = guard.system();
     let supervisor = system.create_actor::<Supervisor>().unwrap();
     let child = Addr::<tcp_actors::Isolated>::unchecked(system.ask(&supervisor, StartChild, ASK).unwrap());
@@ -374,7 +334,7 @@ enum NodeFrame {
 #[test]
 fn a_peer_speaking_another_protocol_version_is_refused_with_the_reason() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let hello = PeerFrame::Hello {
         version: 99,
         identity: PeerIdentity { node: "future".into(), program: "future".into(), build: "1".into(), pid: 1 },
@@ -399,7 +359,7 @@ fn a_peer_speaking_another_protocol_version_is_refused_with_the_reason() {
 #[test]
 fn sending_to_an_address_no_process_of_the_node_knows_fails_the_handler() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     // An address of a system in this test process, which the node cannot reach.
     let elsewhere = ActorSystem::with_base(SystemBase::Threaded).unwrap();
     let stranger = elsewhere.create_actor::<Echo>().unwrap();
@@ -421,7 +381,7 @@ fn the_starting_process_sees_the_node_log_while_it_waits() {
         .args(["client", &port.to_string(), COOKIE, "echo"])
         .output()
         .expect("the client runs");
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("node started") && stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
@@ -431,7 +391,7 @@ fn the_starting_process_sees_the_node_log_while_it_waits() {
 #[test]
 fn an_isolated_actor_that_never_starts_fails_asks_at_once_and_counts_dead_letters() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let fragile = guard.system().create_actor::<tcp_actors::Fragile>().unwrap();
     // Not a timeout: what was waiting for the process becomes dead letters, and the ask is told.
     let result = guard.system().ask::<String, _, _>(&fragile, "anyone?".to_owned(), Duration::from_secs(60));
@@ -442,7 +402,7 @@ fn an_isolated_actor_that_never_starts_fails_asks_at_once_and_counts_dead_letter
 #[test]
 fn shutdown_async_from_async_code_stops_the_node() {
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let system = guard.system().clone();
     runtime.block_on(async move { system.shutdown_async().await }).unwrap();
@@ -517,7 +477,7 @@ fn an_isolated_actor_whose_process_never_connects_is_killed_and_reported() {
 fn an_isolated_actors_isolated_child_runs_in_a_process_of_its_own() {
     use tcp_actors::{ExitedCount, StartChild, WhichProcess};
     let port = free_port();
-    let guard = NodeGuard::start(port);
+    let guard = start(port);
     let system = guard.system();
     let parent = system.create_actor::<tcp_actors::Isolated>().unwrap();
     let parent_pid: u32 = system.ask(&parent, WhichProcess, ASK).unwrap();

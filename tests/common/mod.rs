@@ -19,7 +19,7 @@ use thespian::{ActorSystem, SystemBase};
 
 #[path = "processes.rs"]
 pub mod processes;
-pub use processes::{alive, eventually};
+pub use processes::eventually;
 
 /// The bases every scenario runs on.
 pub const BASES: [SystemBase; 2] = [SystemBase::Simple, SystemBase::Threaded];
@@ -102,28 +102,6 @@ macro_rules! conformance_multiproc {
 /// Runs a scenario against a node of the `MultiprocTcp` base started from this very test program
 /// on a port of its own, and stops that node (by its pid if need be) whatever happens.
 pub fn run_multiproc(scenario: fn(&ActorSystem)) {
-    struct Node {
-        system: ActorSystem,
-        pid: u32,
-        log: Option<String>,
-    }
-    impl Drop for Node {
-        fn drop(&mut self) {
-            let _ = self.system.shutdown();
-            let gone = eventually(Duration::from_secs(5), || !alive(self.pid));
-            if !gone && let Some(pid) = rustix::process::Pid::from_raw(self.pid as i32) {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            }
-            // The node's log is kept when the scenario failed: it may say why.
-            match &self.log {
-                Some(log) if std::thread::panicking() => eprintln!("the node's log: {log}"),
-                Some(log) => {
-                    let _ = std::fs::remove_file(log);
-                }
-                None => {}
-            }
-        }
-    }
     let start = || {
         // A port of its own: free when asked for, though another test may take it before the
         // node binds it — which is the one reason to try a second port.
@@ -145,9 +123,8 @@ pub fn run_multiproc(scenario: fn(&ActorSystem)) {
             start().unwrap_or_else(|e| panic!("the node starts: {e} (first try: {first})"))
         }
     };
-    let status = system.node_status().expect("the node answers");
-    let node = Node { system, pid: status.pid, log: status.log };
-    scenario(&node.system);
+    let node = processes::NodeGuard::of(system);
+    scenario(node.system());
 }
 
 /// The node role of this test program: `run_multiproc` starts the program again with only this

@@ -64,3 +64,45 @@ pub fn children_of(pid: u32) -> Vec<u32> {
     }
     children
 }
+
+/// A node a test started, and the process of the test joined to it: on drop — whether the test
+/// passed or not — the node is shut down through the system, killed by its pid if that does not
+/// end it, and its log removed (kept, and named, when the test failed: it may say why).
+pub struct NodeGuard {
+    pub system: Option<thespian::ActorSystem>,
+    pub pid: u32,
+    pub log: Option<String>,
+}
+
+impl NodeGuard {
+    /// Guards the node `system` is joined to.
+    pub fn of(system: thespian::ActorSystem) -> Self {
+        let status = system.node_status().expect("the node answers");
+        NodeGuard { system: Some(system), pid: status.pid, log: status.log }
+    }
+
+    pub fn system(&self) -> &thespian::ActorSystem {
+        self.system.as_ref().expect("joined")
+    }
+}
+
+impl Drop for NodeGuard {
+    fn drop(&mut self) {
+        if alive(self.pid)
+            && let Some(system) = &self.system
+        {
+            let _ = system.shutdown();
+        }
+        if !wait_gone(self.pid, Duration::from_secs(5)) {
+            kill(self.pid);
+            wait_gone(self.pid, Duration::from_secs(5));
+        }
+        match &self.log {
+            Some(log) if std::thread::panicking() => eprintln!("the node's log: {log}"),
+            Some(log) => {
+                let _ = std::fs::remove_file(log);
+            }
+            None => {}
+        }
+    }
+}

@@ -363,6 +363,16 @@ impl Core {
         }
     }
 
+    /// Tells `parent`, from the system, that `child` has exited.
+    fn tell_exited(&self, parent: &ActorAddress, child: ActorAddress) {
+        self.send(parent, Envelope { sender: self.system.clone(), msg: Payload::new(ChildActorExited { child }) });
+    }
+
+    /// Asks the actor at `address`, from the system, to exit.
+    fn tell_to_exit(&self, address: &ActorAddress) {
+        self.send(address, Envelope { sender: self.system.clone(), msg: Payload::new(ActorExitRequest::default()) });
+    }
+
     fn dead_letter(&self, target: &ActorAddress, env: Envelope) {
         record_dead_letter(&self.dead_letters, target, &env);
         if env.sender.node() != self.node
@@ -734,11 +744,7 @@ impl Host for ThreadedHost<'_> {
                 // The address is dead from the start; the creator is told at once.
                 let id = self.core.next_id.fetch_add(1, Ordering::Relaxed);
                 let address = ActorAddress::new(self.core.node, id, failure.dead_route(type_name));
-                let note = Envelope {
-                    sender: self.core.system.clone(),
-                    msg: Payload::new(ChildActorExited { child: address.without_route() }),
-                };
-                self.core.send(parent, note);
+                self.core.tell_exited(parent, address.without_route());
                 (address, true)
             }
         }

@@ -17,8 +17,7 @@ use super::scheduler::{Runnable, Task};
 use super::{Core, Outbox, RouteCache, ThreadedHost};
 use crate::actor::panic_error;
 use crate::cell::{Cell, Delivery, Outcome};
-use crate::messages::{ChildActorExited, bypasses_bound};
-use crate::payload::Payload;
+use crate::messages::bypasses_bound;
 use crate::queue::ChunkedQueue;
 use crate::system::{Deliver, Envelope, MailboxBound, Refusal};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -308,9 +307,7 @@ impl ActorRunner {
             tracing::error!(actor = %me, error = %panic_error(panic), "the actor's state panicked when dropped");
         }
         for watcher in std::iter::once(parent).chain(nanny) {
-            let note =
-                Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child: me.clone() }) };
-            core.send(&watcher, note);
+            core.tell_exited(&watcher, me.clone());
         }
     }
 }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use super::router::{ConventionHooks, home_node};
 use super::*;
 use crate::capabilities::{Capabilities, Requirements};
-use crate::messages::{ActorSystemConventionUpdate, ChildActorExited};
+use crate::messages::ActorSystemConventionUpdate;
 use crate::wire::{ConventionFrame, ConventionStatus, MemberInfo};
 
 const LEADERS_VAR: &str = "THESPIAN_CONVENTION_LEADERS";
@@ -445,7 +445,7 @@ impl Convention {
         state.backoff.remove(&member.node);
         drop(state);
         if let Some(old) = replaced {
-            self.lose_view_entry(&old);
+            self.lose(&old);
         }
         if changed {
             self.broadcast();
@@ -547,10 +547,6 @@ impl Convention {
 
     /// A member is lost (silent, its connection gone for good, or it left).
     fn lose(&self, node: &str) {
-        self.lose_view_entry(node);
-    }
-
-    fn lose_view_entry(&self, node: &str) {
         let (member, watchers) = {
             let mut state = self.state();
             state.listed.remove(node);
@@ -583,25 +579,24 @@ impl Convention {
         }
         for (child, parent) in placed {
             tracing::info!(actor = %child, member = %node, "an actor's member is lost");
-            core.send(&parent, Envelope { sender: core.system.clone(), msg: Payload::new(ChildActorExited { child }) });
+            core.tell_exited(&parent, child);
         }
         // The actors this node hosts for the lost one have no parent any more: they stop.
         for orphan in router.hosted_for(node) {
             tracing::info!(actor = %orphan, member = %node, "stopping an actor placed here by a lost member");
-            let exit = Envelope { sender: core.system.clone(), msg: Payload::new(crate::ActorExitRequest::default()) };
-            core.send(&orphan, exit);
+            core.tell_to_exit(&orphan);
         }
     }
 
     fn tell_watchers(&self, watchers: &[ActorAddress], member: &MemberInfo, added: bool) {
         let Some(core) = self.core.upgrade() else { return };
+        let update = ActorSystemConventionUpdate {
+            remote_admin: ActorAddress::new(NodeId::intern(&member.node), crate::system::SYSTEM_ID, None),
+            capabilities: member.capabilities.clone(),
+            added,
+        };
         for watcher in watchers {
-            let update = ActorSystemConventionUpdate {
-                remote_admin: ActorAddress::new(NodeId::intern(&member.node), crate::system::SYSTEM_ID, None),
-                capabilities: member.capabilities.clone(),
-                added,
-            };
-            core.send(watcher, Envelope { sender: core.system.clone(), msg: Payload::new(update) });
+            core.send(watcher, Envelope { sender: core.system.clone(), msg: Payload::new(update.clone()) });
         }
     }
 

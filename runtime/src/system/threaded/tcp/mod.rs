@@ -229,9 +229,7 @@ fn undelivered(core: &Core, env: EnvelopeIn) {
 fn spawn_failed(core: &Core, node: &str, parent: &ActorAddress) {
     let child = ActorAddress::new(NodeId::intern(node), crate::system::FIRST_ACTOR_ID, None);
     if core.remote.get().is_none_or(|remote| remote.exited_elsewhere(&child)) {
-        let note =
-            Envelope { sender: core.system.clone(), msg: Payload::new(crate::messages::ChildActorExited { child }) };
-        core.send(parent, note);
+        core.tell_exited(parent, child);
     }
 }
 

@@ -128,12 +128,7 @@ fn spawn_for(
         && node.router.spawn_isolated(core, child.clone(), &parent, actor_type, global_name).is_some();
     if !started {
         tracing::warn!(%requester, %child, actor_type, "refused to start an actor's process");
-        let address = ActorAddress::new(NodeId::intern(&child), crate::system::FIRST_ACTOR_ID, None);
-        let note = Envelope {
-            sender: core.system.clone(),
-            msg: Payload::new(crate::messages::ChildActorExited { child: address }),
-        };
-        core.send(&parent, note);
+        spawn_failed(core, &child, &parent);
     }
 }
 
@@ -414,18 +409,10 @@ pub(super) fn run_node() -> Result<()> {
         .filter(|c| c.parent.id() == crate::system::SYSTEM_ID)
         .map(|c| c.address.clone())
         .collect();
-    for address in top_level {
-        let exit =
-            Envelope { sender: system.core.system.clone(), msg: Payload::new(crate::ActorExitRequest::default()) };
-        system.core.send(&address, exit);
-    }
     // So are the actors it placed on other members.
-    if let Some(convention) = &convention {
-        for address in convention.placed_top_level(&system.core.system) {
-            let exit =
-                Envelope { sender: system.core.system.clone(), msg: Payload::new(crate::ActorExitRequest::default()) };
-            system.core.send(&address, exit);
-        }
+    let placed = convention.as_ref().map(|c| c.placed_top_level(&system.core.system)).unwrap_or_default();
+    for address in top_level.iter().chain(&placed) {
+        system.core.tell_to_exit(address);
     }
     let result = SystemImpl::shutdown(&*system);
     // Only now that its actors are gone (children elsewhere included, whose exits come back

@@ -236,27 +236,27 @@ impl Router {
                 env.body().len(),
                 self.max_frame
             );
-            tracing::warn!(target_actor = %env.target, %details, "message cannot be passed on");
-            let poison = PoisonMessage { message: None, message_type: env.wire_name().to_owned(), details };
-            return core.send(&env.sender, Envelope { sender: env.target.clone(), msg: Payload::new(poison) });
+            return return_to_sender(core, &env, None, details);
         }
         let result = self
             .with_outbox(env.target.node(), |out| out.envelope(&env.sender, &env.target, env.wire_name(), env.body()));
         match result {
             Some(Ok(())) => {}
             Some(Err(Refused::Backlog(waiting))) => {
-                let details = format!(
-                    "the connection to {} is not keeping up: {waiting} bytes are waiting (limit {})",
-                    env.target.node(),
-                    self.send_queue_limit
-                );
-                tracing::warn!(target_actor = %env.target, %details, "message cannot be passed on");
+                let details = self.backlog(env.target.node(), waiting);
                 let message = crate::message::from_bytes(env.body()).ok();
-                let poison = PoisonMessage { message, message_type: env.wire_name().to_owned(), details };
-                core.send(&env.sender, Envelope { sender: env.target.clone(), msg: Payload::new(poison) });
+                return_to_sender(core, &env, message, details);
             }
             _ => undelivered(core, env),
         }
+    }
+
+    /// Why a message to `node` is refused while `waiting` bytes wait for its connection.
+    fn backlog(&self, node: NodeId, waiting: usize) -> String {
+        format!(
+            "the connection to {node} is not keeping up: {waiting} bytes are waiting (limit {})",
+            self.send_queue_limit
+        )
     }
 
     /// The outbox for a process that has just connected as `node`: the one that held what was
@@ -300,11 +300,7 @@ impl Router {
             core.names.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
         }
         tracing::info!(actor = %child.address, pid = ?child.pid, "isolated actor's process ended");
-        let note = Envelope {
-            sender: core.system.clone(),
-            msg: Payload::new(crate::messages::ChildActorExited { child: child.address.clone() }),
-        };
-        core.send(&child.parent, note);
+        core.tell_exited(&child.parent, child.address);
     }
 
     /// Starts a process for an isolated actor named `node` (an identity under this node's), whose
@@ -396,6 +392,13 @@ impl Router {
     }
 }
 
+/// An envelope that cannot be passed on goes back to its sender as a `PoisonMessage` saying why.
+fn return_to_sender(core: &Core, env: &EnvelopeIn, message: Option<Box<dyn crate::Message>>, details: String) {
+    tracing::warn!(target_actor = %env.target, %details, "message cannot be passed on");
+    let poison = PoisonMessage { message, message_type: env.wire_name().to_owned(), details };
+    core.send(&env.sender, Envelope { sender: env.target.clone(), msg: Payload::new(poison) });
+}
+
 impl Remote for Router {
     fn send(&self, core: &Core, to: &ActorAddress, env: Envelope) {
         let Envelope { sender, msg } = env;
@@ -419,11 +422,7 @@ impl Remote for Router {
             }
             match self.with_outbox(to.node(), |out| out.envelope(&sender, to, wire_name, body)) {
                 Some(Ok(())) => Ok(true),
-                Some(Err(Refused::Backlog(waiting))) => Err(format!(
-                    "the connection to {} is not keeping up: {waiting} bytes are waiting (limit {})",
-                    to.node(),
-                    self.send_queue_limit
-                )),
+                Some(Err(Refused::Backlog(waiting))) => Err(self.backlog(to.node(), waiting)),
                 Some(Err(Refused::TooLong)) => Err(format!("`{wire_name}` or an address is too long to travel")),
                 Some(Err(Refused::Closed)) | None => Ok(false),
             }
